@@ -1,0 +1,64 @@
+"""volcspeech: a typed Python SDK for Volcengine speech recognition and RTC segmentation.
+
+The public names are imported lazily, so ``import volcspeech`` stays cheap;
+``from volcspeech import AsrClient`` loads only what it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "APIError",
+    "AsrClient",
+    "RetryPolicy",
+    "RtcClient",
+    "SegmentTranscriber",
+    "Timeout",
+    "VolcSpeechError",
+    "__version__",
+]
+
+
+def _read_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("volcspeech")
+    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        return "0.0.0+unknown"
+
+
+__version__ = _read_version()
+
+# name -> module that defines it
+_LAZY = {
+    "APIError": "volcspeech.errors",
+    "VolcSpeechError": "volcspeech.errors",
+    "AsrClient": "volcspeech.asr",
+    "RtcClient": "volcspeech.rtc",
+    "SegmentTranscriber": "volcspeech.pipeline",
+    "RetryPolicy": "volcspeech._http",
+    "Timeout": "volcspeech._http",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._http import RetryPolicy, Timeout
+    from .asr import AsrClient
+    from .errors import APIError, VolcSpeechError
+    from .pipeline import SegmentTranscriber
+    from .rtc import RtcClient
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'volcspeech' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

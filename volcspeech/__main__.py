@@ -1,0 +1,5 @@
+"""``python -m volcspeech``."""
+
+from volcspeech.cli import main
+
+raise SystemExit(main())

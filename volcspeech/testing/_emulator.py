@@ -1,0 +1,593 @@
+"""The emulator's scaffold: a threaded WSGI server on 127.0.0.1, request recording, faults.
+
+The WSGI application (:class:`EmulatorApp`) dispatches each request to the
+first registered service that claims it (the ASR route, the RTC OpenAPI, the
+segment storage). Services only implement :class:`Service`; recording and
+fault injection happen here, the same way for all of them.
+
+It listens on loopback only and never calls anything outside this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import socket
+import socketserver
+import struct
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+
+import attrs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = [
+    "Emulator",
+    "EmulatorApp",
+    "EmulatorRequest",
+    "EmulatorResponse",
+    "Fault",
+    "FaultQueue",
+    "RecordedRequest",
+    "Service",
+    "TestCredentials",
+]
+
+logger = logging.getLogger("volcspeech.testing")
+
+#: Keep at most this many body bytes of each recorded request.
+RECORD_BODY_LIMIT = 1 << 20
+
+
+@attrs.frozen(repr=False)
+class TestCredentials:
+    """The fixed, fake credentials the emulator accepts (never real ones)."""
+
+    __test__ = False  # not a pytest test class
+
+    app_key: str = "emulator-app-id"
+    access_key: str = "emulator-access-token"
+    api_key: str = "emulator-api-key"
+    access_key_id: str = "AKLTemulatorAccessKeyId"
+    secret_access_key: str = "emulator-secret-access-key"
+    callback_secret: str = "emulator-callback-secret"
+
+    def __repr__(self) -> str:
+        return f"TestCredentials(app_key={self.app_key!r}, access_key_id={self.access_key_id!r})"
+
+
+@attrs.frozen
+class Fault:
+    """A fault to inject into the next ``times`` matching requests.
+
+    Attributes:
+        service: ``"asr"``, ``"rtc"``, ``"storage"`` or ``"any"``.
+        action: for RTC, the ``Action`` to match (``None``: any).
+        http_status: the HTTP status to answer with.
+        code: the service's error code (ASR status code, RTC error code string).
+        message: the error message.
+        delay: seconds to wait before answering (or before dropping).
+        drop: reset the connection instead of answering.
+        truncate: announce a longer body than is sent, then close.
+        retry_after: a ``Retry-After`` header value in seconds.
+        times: how many matching requests get the fault.
+        passthrough: after the delay, answer normally (a slow but correct answer).
+    """
+
+    service: str = "any"
+    action: str | None = None
+    http_status: int | None = None
+    code: Union[int, str, None] = None
+    message: str = "injected fault"
+    delay: float = 0.0
+    drop: bool = False
+    truncate: bool = False
+    retry_after: float | None = None
+    times: int = 1
+    passthrough: bool = False
+
+
+class FaultQueue:
+    """Thread-safe list of pending faults; the first match is used and counted down."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[list[Any]] = []  # [fault, remaining]
+        self.injected = 0
+
+    def add(self, fault: Fault) -> Fault:
+        """Queue a fault."""
+        with self._lock:
+            self._faults.append([fault, fault.times])
+        return fault
+
+    def take(self, service: str, action: str | None) -> Fault | None:
+        """Return and count down the first fault matching this request, if any."""
+        with self._lock:
+            for entry in self._faults:
+                fault, remaining = entry
+                if remaining <= 0:
+                    continue
+                if fault.service not in ("any", service):
+                    continue
+                if fault.action is not None and fault.action != action:
+                    continue
+                entry[1] -= 1
+                self.injected += 1
+                return fault  # type: ignore[no-any-return]
+        return None
+
+    def pending(self) -> int:
+        """How many injections are still queued."""
+        with self._lock:
+            return sum(max(0, e[1]) for e in self._faults)
+
+    def clear(self) -> None:
+        """Drop every queued fault."""
+        with self._lock:
+            self._faults.clear()
+
+
+@attrs.frozen(repr=False)
+class RecordedRequest:
+    """A request the emulator received (headers may hold the fake test credentials)."""
+
+    service: str
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    body_size: int
+    status: int
+    code: Union[int, str, None]
+    fault: Fault | None
+    time: float
+
+    @property
+    def action(self) -> str | None:
+        """The RTC ``Action`` query parameter, if any."""
+        return self.query.get("Action")
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordedRequest({self.service} {self.method} {self.path} action={self.action!r} "
+            f"status={self.status} code={self.code!r} body_size={self.body_size})"
+        )
+
+
+class _RecordingInput(io.RawIOBase):
+    """Wraps ``wsgi.input``: limits reads to Content-Length and keeps the first MiB."""
+
+    def __init__(self, raw: Any, length: int) -> None:
+        self._raw = raw
+        self._left = length
+        self.size = 0
+        self.kept = bytearray()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        want = min(len(buffer), self._left)
+        data = self._raw.read(want)
+        if not data:
+            self._left = 0
+            return 0
+        n = len(data)
+        buffer[:n] = data
+        self._left -= n
+        self.size += n
+        room = RECORD_BODY_LIMIT - len(self.kept)
+        if room > 0:
+            self.kept += data[:room]
+        return n
+
+    def drain(self) -> None:
+        while self.read(1 << 16):
+            pass
+
+
+@attrs.define
+class EmulatorRequest:
+    """What a service sees of one request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    query_pairs: list[tuple[str, str]]
+    raw_query: str
+    headers: dict[str, str]  # keys lower-case
+    body: io.BufferedReader
+    environ: Mapping[str, Any]
+    #: Set by the service: its error/status code for the request log.
+    code: Union[int, str, None] = None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A request header by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+    def read_body(self, limit: int) -> bytes:
+        """Read the whole body, refusing more than ``limit`` bytes (raises ``ValueError``)."""
+        data = self.body.read(limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"body larger than {limit} bytes")
+        return data
+
+
+@attrs.define
+class EmulatorResponse:
+    """A service's answer."""
+
+    status: int
+    body: Union[bytes, Iterable[bytes]] = b""
+    headers: list[tuple[str, str]] = attrs.field(factory=list)
+    code: Union[int, str, None] = None
+
+    @classmethod
+    def json(
+        cls,
+        status: int,
+        payload: Any,
+        headers: Sequence[tuple[str, str]] = (),
+        code: Union[int, str, None] = None,
+    ) -> EmulatorResponse:
+        """A JSON answer."""
+        import json
+
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return cls(
+            status,
+            body,
+            [("Content-Type", "application/json; charset=utf-8"), *headers],
+            code,
+        )
+
+
+class Service(Protocol):
+    """One emulated service."""
+
+    name: str
+
+    def claims(self, request: EmulatorRequest) -> bool:
+        """Whether this service answers the request."""
+        ...
+
+    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
+        """Answer the request."""
+        ...
+
+    def fault_response(self, request: EmulatorRequest, fault: Fault) -> EmulatorResponse:
+        """Render an injected fault in this service's error format."""
+        ...
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+class _Dropped(Exception):
+    """The app reset the connection on purpose."""
+
+
+def _reset(environ: Mapping[str, Any]) -> None:
+    sock: socket.socket | None = environ.get("volcspeech.socket")
+    if sock is None:  # pragma: no cover - only under a foreign WSGI server
+        raise _Dropped()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # Detach so the handler's later writes fail on a closed object instead
+        # of touching a file descriptor number the OS may reuse.
+        os.close(sock.detach())
+    except OSError:  # pragma: no cover - already gone
+        pass
+    raise _Dropped()
+
+
+class EmulatorApp:
+    """The WSGI application: dispatch, recording and faults for every service.
+
+    Args:
+        services: the services, asked in order.
+    """
+
+    def __init__(self, services: Sequence[Service] = ()) -> None:
+        self.services: list[Service] = list(services)
+        self.faults = FaultQueue()
+        self._log_lock = threading.Lock()
+        self.requests: list[RecordedRequest] = []
+
+    def _record(
+        self,
+        service: str,
+        req: EmulatorRequest,
+        raw: _RecordingInput,
+        status: int,
+        code: Union[int, str, None],
+        fault: Fault | None,
+    ) -> None:
+        entry = RecordedRequest(
+            service=service,
+            method=req.method,
+            path=req.path,
+            query=dict(req.query),
+            headers=dict(req.headers),
+            body=bytes(raw.kept),
+            body_size=raw.size,
+            status=status,
+            code=code,
+            fault=fault,
+            time=time.time(),
+        )
+        with self._log_lock:
+            self.requests.append(entry)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        raw = _RecordingInput(environ["wsgi.input"], length)
+        raw_query = environ.get("QUERY_STRING", "")
+        pairs = urllib.parse.parse_qsl(raw_query, keep_blank_values=True)
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if environ.get("CONTENT_LENGTH"):
+            headers["content-length"] = environ["CONTENT_LENGTH"]
+        req = EmulatorRequest(
+            method=environ["REQUEST_METHOD"],
+            path=urllib.parse.unquote(environ.get("PATH_INFO", "/")) or "/",
+            query=dict(pairs),
+            query_pairs=pairs,
+            raw_query=raw_query,
+            headers=headers,
+            body=io.BufferedReader(raw, buffer_size=1 << 16),
+            environ=environ,
+        )
+        service = next((s for s in self.services if s.claims(req)), None)
+        name = service.name if service is not None else "none"
+        fault = self.faults.take(name, req.query.get("Action"))
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.drop:
+            self._record(name, req, raw, 0, fault.code, fault)
+            _reset(environ)
+        if service is None:
+            response = EmulatorResponse.json(404, {"error": f"no emulated service at {req.path}"})
+        elif fault is not None and not fault.passthrough:
+            raw.drain()
+            response = service.fault_response(req, fault)
+            if fault.retry_after is not None:
+                response.headers.append(("Retry-After", f"{fault.retry_after:g}"))
+        else:
+            try:
+                response = service.handle(req)
+            except _Dropped:  # pragma: no cover - a service may reset too
+                raise
+            except Exception as exc:  # an emulator bug must show up as a 500, loudly
+                logger.exception("emulator service %s failed", name)
+                response = EmulatorResponse.json(500, {"error": f"emulator bug: {exc!r}"})
+        code = response.code if response.code is not None else req.code
+        self._record(name, req, raw, response.status, code, fault)
+        body = response.body
+        if isinstance(body, bytes):
+            chunks: Iterable[bytes] = [body]
+            size: int | None = len(body)
+        else:
+            chunks, size = body, None
+        out_headers = list(response.headers)
+        if fault is not None and fault.truncate:
+            full = b"".join(chunks)
+            out_headers = [h for h in out_headers if h[0].lower() != "content-length"]
+            out_headers.append(("Content-Length", str(len(full) + 100)))
+            chunks, size = [full[: len(full) // 2]], None
+        elif size is not None and not any(h[0].lower() == "content-length" for h in out_headers):
+            out_headers.append(("Content-Length", str(size)))
+        status = f"{response.status} {_REASONS.get(response.status, 'Status')}"
+        start_response(status, out_headers)
+        return chunks
+
+
+class _QuietServerHandler(ServerHandler):
+    def log_exception(self, exc_info: Any) -> None:
+        if exc_info and isinstance(exc_info[1], (_Dropped, OSError)):
+            return
+        super().log_exception(exc_info)  # pragma: no cover
+
+    def handle_error(self) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (_Dropped, OSError)):
+            return
+        super().handle_error()  # pragma: no cover
+
+
+class _Handler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("emulator: " + format, *args)
+
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ["volcspeech.socket"] = self.connection
+        return environ
+
+    def handle(self) -> None:
+        # wsgiref's handle(), with a handler that stays quiet on resets.
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except OSError:
+            return
+        if len(self.raw_requestline) > 65536:
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        wfile: Any = self.wfile
+        handler = _QuietServerHandler(
+            self.rfile, wfile, self.get_stderr(), self.get_environ(), multithread=True
+        )
+        handler.request_handler = self  # type: ignore[attr-defined]
+        with contextlib.suppress(_Dropped, OSError):
+            handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
+
+class _Server(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("emulator connection from %s ended with an error", client_address)
+
+
+class Emulator:
+    """Both services on ``http://127.0.0.1:<random port>``, for tests, docs and the demo.
+
+    Use as a context manager (or call :meth:`start` / :meth:`stop`)::
+
+        with Emulator() as emu:
+            asr = emu.asr_client()
+            ...
+
+    Args:
+        host: the loopback address to listen on.
+        port: the port; ``0`` picks a free one.
+        credentials: the fake credentials it accepts.
+        services: replace the default services (ASR, RTC, storage).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        credentials: TestCredentials | None = None,
+        services: Sequence[Service] | None = None,
+    ) -> None:
+        if not host.startswith("127.") and host not in ("localhost", "::1"):
+            raise ValueError("the emulator listens on loopback addresses only")
+        self.host = host
+        self.credentials = credentials or TestCredentials()
+        self.app = EmulatorApp(services if services is not None else self._default_services())
+        self._requested_port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def _default_services(self) -> list[Service]:
+        return []
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Start serving in a background thread; returns ``self``."""
+        if self._server is not None:
+            return self
+        server = _Server((self.host, self._requested_port), _Handler)
+        server.set_app(self.app)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="volcspeech-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- addresses -------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (after :meth:`start`)."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:50123``."""
+        return f"http://{self.host}:{self.port}"
+
+    # --- faults and recording --------------------------------------------------
+
+    def inject(self, **kwargs: Any) -> Fault:
+        """Queue a :class:`Fault` built from keyword arguments; see its fields."""
+        return self.app.faults.add(Fault(**kwargs))
+
+    @property
+    def faults(self) -> FaultQueue:
+        """The fault queue."""
+        return self.app.faults
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in order."""
+        return self.app.requests
+
+    def requests_for(self, service: str, action: str | None = None) -> list[RecordedRequest]:
+        """Recorded requests of one service (and RTC action)."""
+        return [
+            r
+            for r in self.app.requests
+            if r.service == service and (action is None or r.action == action)
+        ]
+
+    def reset(self) -> None:
+        """Forget recorded requests and queued faults."""
+        self.app.faults.clear()
+        with self.app._log_lock:
+            self.app.requests.clear()
+
+
+def iter_chunks(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:
+    """Split bytes into chunks (for streamed answers)."""
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+Handler = Callable[[EmulatorRequest], EmulatorResponse]
