@@ -502,7 +502,16 @@ class Emulator:
         self._thread: threading.Thread | None = None
 
     def _default_services(self) -> list[Service]:
-        return []
+        # Each service keeps its own state and registration API, reachable as
+        # ``emulator.asr``, ``emulator.rtc`` and ``emulator.storage``.
+        from ._asr_service import AsrService
+        from ._rtc_service import RtcService
+        from ._storage_service import StorageService
+
+        self.asr = AsrService(self)
+        self.storage = StorageService(self)
+        self.rtc = RtcService(self)
+        return [self.asr, self.rtc, self.storage]
 
     # --- lifecycle -------------------------------------------------------------
 
