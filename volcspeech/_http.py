@@ -207,8 +207,9 @@ _SECRET_FIELDS = (
 )
 _HEADER_RE = re.compile(
     r"(?i)(?P<k>['\"]?(?:" + "|".join(map(re.escape, _SECRET_HEADERS)) + r")['\"]?\s*[:=]\s*)"
-    r"(?P<q>['\"]?)(?P<v>[^'\"\r\n,}]+)"
+    r"(?P<q>['\"]?)(?P<v>[^'\"\r\n}]+)"
 )
+_SIGNATURE_RE = re.compile(r"(?i)(Signature=)[0-9a-f]+")
 _FIELD_RE = re.compile(
     r"(?P<k>['\"](?:" + "|".join(map(re.escape, _SECRET_FIELDS)) + r")['\"]\s*:\s*)"
     r"(?P<q>['\"])(?P<v>(?:[^'\"\\]|\\.)*)"
@@ -219,6 +220,7 @@ REDACTED = "***"
 def redact(text: str) -> str:
     """Replace credential header values and secret JSON fields in ``text`` with ``***``."""
     text = _HEADER_RE.sub(lambda m: m.group("k") + m.group("q") + REDACTED, text)
+    text = _SIGNATURE_RE.sub(r"\g<1>" + REDACTED, text)
     return _FIELD_RE.sub(lambda m: m.group("k") + m.group("q") + REDACTED, text)
 
 

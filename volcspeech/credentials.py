@@ -252,7 +252,9 @@ class RefreshingProvider:
                 ) from None
             if value is None or not getattr(value, "ak", None) or not getattr(value, "sk", None):
                 raise ConfigurationError(f"credential provider {self.name} returned no credentials")
-            expires = getattr(self._vendor, "expired_time", None)
+            # The CLI-config provider delegates STS/OIDC modes to an inner provider.
+            holder = getattr(self._vendor, "_delegate", None) or self._vendor
+            expires = getattr(holder, "expired_time", None)
             self._cached = OpenApiCredentials(
                 access_key_id=value.ak,
                 secret_access_key=value.sk,

@@ -164,6 +164,42 @@ class RecordedRequest:
         )
 
 
+class _ChunkedInput:
+    """Decodes a ``Transfer-Encoding: chunked`` request body (wsgiref does not)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._chunk_left = 0
+        self._done = False
+
+    def read(self, size: int) -> bytes:
+        if self._done:
+            return b""
+        if self._chunk_left == 0:
+            line = self._raw.readline(1024)
+            try:
+                self._chunk_left = int(line.split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                self._chunk_left = 0
+            if self._chunk_left == 0:
+                # Last chunk: skip trailers up to the empty line.
+                while self._raw.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                self._done = True
+                return b""
+        data: bytes = self._raw.read(min(size, self._chunk_left))
+        self._chunk_left -= len(data)
+        if not data:
+            self._done = True
+        elif self._chunk_left == 0:
+            self._raw.readline(16)  # the CRLF after each chunk
+        return data
+
+
+#: Stands for "read until the body ends" for chunked bodies.
+_UNBOUNDED = 1 << 62
+
+
 class _RecordingInput(io.RawIOBase):
     """Wraps ``wsgi.input``: limits reads to Content-Length and keeps the first MiB."""
 
@@ -349,7 +385,10 @@ class EmulatorApp:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        raw = _RecordingInput(environ["wsgi.input"], length)
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            raw = _RecordingInput(_ChunkedInput(environ["wsgi.input"]), _UNBOUNDED)
+        else:
+            raw = _RecordingInput(environ["wsgi.input"], length)
         raw_query = environ.get("QUERY_STRING", "")
         pairs = urllib.parse.parse_qsl(raw_query, keep_blank_values=True)
         headers = {
