@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "APIError",
     "AsrClient",
+    "RedactingFilter",
     "RetryPolicy",
     "RtcClient",
     "SegmentTranscriber",
@@ -39,12 +40,13 @@ _LAZY = {
     "AsrClient": "volcspeech.asr",
     "RtcClient": "volcspeech.rtc",
     "SegmentTranscriber": "volcspeech.pipeline",
+    "RedactingFilter": "volcspeech._http",
     "RetryPolicy": "volcspeech._http",
     "Timeout": "volcspeech._http",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._http import RetryPolicy, Timeout
+    from ._http import RedactingFilter, RetryPolicy, Timeout
     from .asr import AsrClient
     from .errors import APIError, VolcSpeechError
     from .pipeline import SegmentTranscriber
