@@ -11,7 +11,7 @@ import pytest
 # it must never run in tests (volcspeech never runs it implicitly either).
 os.environ["VOLCENGINE_ECS_METADATA_DISABLED"] = "true"
 
-import volcspeech.testing  # noqa: E402  (after the environment is set)
+import volcspeech.testing
 
 _CREDENTIAL_ENV = (
     "VOLCSPEECH_API_KEY",
