@@ -1,7 +1,7 @@
 """Merging recognized segments of one stream into one timeline (pure functions).
 
-A segment *n* of a stream covers ``[n·D − R, (n+1)·D]`` of room time: with a
-redundant duration ``R`` its head overlaps the tail of segment *n − 1*. The
+A segment *n* of a stream covers ``[n·D - R, (n+1)·D]`` of room time: with a
+redundant duration ``R`` its head overlaps the tail of segment *n - 1*. The
 rules, applied per stream (a user, or the mixed stream):
 
 1. **Absolute times.** Every word is shifted by its segment's start.
