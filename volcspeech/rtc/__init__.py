@@ -1,0 +1,81 @@
+"""RTC audio segmentation: the signed OpenAPI client, its request models and the callbacks.
+
+* :class:`RtcClient` calls ``StartSegment``, ``UpdateSegment``, ``StopSegment``
+  and ``GetSegmentTask`` (version 2023-11-01), signed with the Volcengine V4
+  scheme, retried when safe and kept under the documented QPS.
+* The request models (:class:`StartSegmentRequest` and friends) validate on
+  construction and serialize to the exact PascalCase body.
+* :func:`parse_callback` verifies and parses the callbacks the service POSTs,
+  and :meth:`CallbackEvent.segment` reads the ``SegmentRealTimeData`` that
+  announces each finished segment.
+"""
+
+from __future__ import annotations
+
+from ._callbacks import (
+    CallbackDeduplicator,
+    CallbackEvent,
+    Segment,
+    SegmentFieldMapping,
+    parse_callback,
+    sign_callback,
+)
+from ._client import RtcClient, SegmentResult
+from ._models import (
+    CustomConfig,
+    S3Region,
+    SegmentControl,
+    SegmentTask,
+    SegmentTaskStatus,
+    StartSegmentRequest,
+    StopSegmentRequest,
+    StorageConfig,
+    StorageType,
+    Stream,
+    StreamType,
+    TargetStreams,
+    TosConfig,
+    TosRegion,
+    UpdateSegmentRequest,
+    VeImageXConfig,
+    Vendor,
+    VodConfig,
+)
+from ._ratelimit import RateLimiter
+
+__all__ = [
+    "CallbackDeduplicator",
+    "CallbackEvent",
+    "CustomConfig",
+    "RateLimiter",
+    "RtcClient",
+    "S3Region",
+    "Segment",
+    "SegmentControl",
+    "SegmentFieldMapping",
+    "SegmentResult",
+    "SegmentTask",
+    "SegmentTaskStatus",
+    "StartSegmentRequest",
+    "StopSegmentRequest",
+    "StorageConfig",
+    "StorageType",
+    "Stream",
+    "StreamType",
+    "TargetStreams",
+    "TosConfig",
+    "TosRegion",
+    "UpdateSegmentRequest",
+    "VeImageXConfig",
+    "Vendor",
+    "VodConfig",
+    "parse_callback",
+    "sign_callback",
+]
+
+# Reprs and the API reference say ``volcspeech.rtc.X``, not the private module.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj
