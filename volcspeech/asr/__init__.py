@@ -1,0 +1,44 @@
+"""Flash recorded-file speech recognition (大模型录音文件极速版).
+
+One HTTP request per file: inline audio (streamed as base64) or an
+``http(s)://`` URL in, a :class:`Transcript` with utterances and word timings
+out.
+
+Example:
+    >>> from volcspeech.testing import Emulator
+    >>> from volcspeech.asr import AsrClient
+    >>> with Emulator() as emu, emu.asr.client() as client:
+    ...     client.recognize("tests/fixtures/audio/hello.wav").silent
+    False
+"""
+
+from __future__ import annotations
+
+from .._subtitles import Cue, cues_from_utterances, format_srt, format_vtt
+from ._audio import LargeInlineAudioWarning
+from ._client import AsrClient, BatchResult
+from ._options import RecognitionOptions, SensitiveWordsFilter, dialog_context, hotwords_context
+from ._results import Transcript, Utterance, Word
+
+__all__ = [
+    "AsrClient",
+    "BatchResult",
+    "Cue",
+    "LargeInlineAudioWarning",
+    "RecognitionOptions",
+    "SensitiveWordsFilter",
+    "Transcript",
+    "Utterance",
+    "Word",
+    "cues_from_utterances",
+    "dialog_context",
+    "format_srt",
+    "format_vtt",
+    "hotwords_context",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,419 @@
+"""The flash recognition client."""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import json
+import re
+import sys
+import threading
+import urllib.parse
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, Callable, Union
+
+import attrs
+import requests
+import requests.adapters
+
+from .. import _http
+from ..credentials import SpeechCredentials, resolve_speech_credentials
+from ..errors import ConfigurationError, ValidationError
+from ._audio import (
+    LARGE_INLINE_BYTES,
+    AudioInput,
+    LargeInlineAudioWarning,
+    PreparedAudio,
+    StreamedBody,
+    prepare_audio,
+)
+from ._options import RecognitionOptions
+from ._results import Transcript, read_answer
+
+__all__ = ["DEFAULT_ENDPOINT", "DEFAULT_RESOURCE_ID", "AsrClient", "BatchResult"]
+
+#: The flash recognition endpoint.
+DEFAULT_ENDPOINT = "https://openspeech.bytedance.com/api/v3/auc/bigmodel/recognize/flash"
+#: The resource id of the flash API (``X-Api-Resource-Id``).
+DEFAULT_RESOURCE_ID = "volc.bigasr.auc_turbo"
+#: Parallel recognitions of :meth:`AsrClient.recognize_many` by default.
+DEFAULT_MAX_WORKERS = 8
+
+_HEADER_SAFE = re.compile(r"^[\x21-\x7e]{1,256}$")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@attrs.frozen
+class BatchResult:
+    """The outcome of one item of :meth:`AsrClient.recognize_many`.
+
+    Attributes:
+        index: the item's position in the input (from 0).
+        input: the item as given.
+        transcript: the transcript, when recognition succeeded.
+        error: the exception, when it failed (usually a
+            :class:`~volcspeech.errors.VolcSpeechError`).
+    """
+
+    index: int
+    input: Any = attrs.field(repr=False)
+    transcript: Transcript | None = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item was recognized."""
+        return self.error is None
+
+    def unwrap(self) -> Transcript:
+        """Return the transcript or raise the item's error."""
+        if self.error is not None:
+            raise self.error
+        assert self.transcript is not None
+        return self.transcript
+
+
+class _Progress:
+    """A one-line progress report on stderr (``\\r``-rewritten)."""
+
+    def __init__(self, total: int | None, stream: IO[str]) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self._stream = stream
+
+    def update(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += 0 if ok else 1
+        of_total = f"/{self.total}" if self.total is not None else ""
+        failed = f", {self.failed} failed" if self.failed else ""
+        self._stream.write(f"\rrecognized {self.done}{of_total}{failed}")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self.done:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def _check_endpoint(endpoint: Any) -> str:
+    if not isinstance(endpoint, str):
+        raise ConfigurationError(f"endpoint must be a string URL, got {type(endpoint).__name__}")
+    parts = urllib.parse.urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"endpoint must be an http:// or https:// URL, got {endpoint!r}")
+    return endpoint
+
+
+class AsrClient:
+    """A client of the flash recorded-file recognition API.
+
+    Safe to share across threads; one pooled HTTP session serves them all.
+    Use it as a context manager or call :meth:`close`.
+
+    Args:
+        app_key: the console APP ID (old console); with ``access_key``.
+        access_key: the console access token (old console).
+        api_key: the new console's API key (replaces the pair).
+        endpoint: the flash API URL (an emulator's, in tests).
+        resource_id: the ``X-Api-Resource-Id`` header.
+        timeout: per-attempt timeouts: seconds, a ``(connect, read)`` pair or a
+            :class:`~volcspeech.Timeout`; 10 s connect and 120 s read by default.
+        max_retries: retries after the first attempt for transient failures
+            (busy service, 5xx, connection errors); 3 by default.
+        session: a ``requests.Session`` to use (proxies, custom adapters);
+            volcspeech makes a pooled one by default. Size its pool to at
+            least the number of threads sharing the client.
+        uid: ``user.uid`` in the request body; the APP ID (or ``"volcspeech"``)
+            by default.
+
+    Credentials not given here are read from ``VOLCSPEECH_API_KEY``, or
+    ``VOLCSPEECH_APP_KEY`` with ``VOLCSPEECH_ACCESS_KEY``.
+
+    Raises:
+        ConfigurationError: no credentials, half a key pair, a bad endpoint,
+            timeout or ``max_retries``.
+    """
+
+    def __init__(
+        self,
+        app_key: str | None = None,
+        access_key: str | None = None,
+        *,
+        api_key: str | None = None,
+        endpoint: str = DEFAULT_ENDPOINT,
+        resource_id: str = DEFAULT_RESOURCE_ID,
+        timeout: Union[_http.Timeout, float, tuple[float, float], None] = None,
+        max_retries: int | None = None,
+        session: requests.Session | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self._credentials: SpeechCredentials = resolve_speech_credentials(
+            app_key, access_key, api_key
+        )
+        self.endpoint = _check_endpoint(endpoint)
+        if not isinstance(resource_id, str) or not _HEADER_SAFE.match(resource_id):
+            raise ConfigurationError(f"resource_id must be a non-empty token, got {resource_id!r}")
+        self.resource_id = resource_id
+        if uid is not None and (not isinstance(uid, str) or not uid):
+            raise ConfigurationError(f"uid must be a non-empty string, got {uid!r}")
+        self.uid = uid if uid is not None else self._credentials.uid
+        self._timeout = _http.Timeout.coerce(timeout)
+        self._max_retries = max_retries
+        self._pool_maxsize = _http.DEFAULT_POOL_MAXSIZE
+        self._owns_session = session is None
+        self._http = _http.HttpClient(
+            session=session,
+            timeout=self._timeout,
+            retry=_http.RetryPolicy.from_max_retries(max_retries),
+            pool_maxsize=self._pool_maxsize,
+        )
+        # Explicit keys are not kept for pickling: a pickled client carries no
+        # secret and reads credentials from the environment where it lands.
+        self._pickle_state = {
+            "endpoint": self.endpoint,
+            "resource_id": resource_id,
+            "timeout": self._timeout,
+            "max_retries": max_retries,
+            "uid": uid,
+        }
+        self._lock = threading.Lock()
+        self._warned_large = False
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP session (if volcspeech created it)."""
+        self._http.close()
+
+    def __enter__(self) -> AsrClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        kind = "api_key" if self._credentials.api_key else "app_key+access_key"
+        return (
+            f"AsrClient(endpoint={self.endpoint!r}, resource_id={self.resource_id!r}, "
+            f"credentials={kind})"
+        )
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_client, (self._pickle_state,))
+
+    # --- requests --------------------------------------------------------------
+
+    def _headers(self, request_id: str) -> dict[str, str]:
+        return {
+            **self._credentials.headers(),
+            "X-Api-Resource-Id": self.resource_id,
+            "X-Api-Request-Id": request_id,
+            "X-Api-Sequence": "-1",
+            "Content-Type": "application/json",
+        }
+
+    def _warn_large(self, size: int) -> None:
+        with self._lock:
+            if self._warned_large:
+                return
+            self._warned_large = True
+        warnings.warn(
+            f"sending {size / (1024 * 1024):.1f} MiB of audio inline (base64); the vendor "
+            "advises keeping inline uploads under about 20 MB and sending larger files "
+            "as an http(s) URL (audio.url)",
+            LargeInlineAudioWarning,
+            stacklevel=3,
+        )
+
+    def _body(self, prepared: PreparedAudio, options: RecognitionOptions) -> Callable[[], Any]:
+        user = {"uid": self.uid}
+        request = options.to_request_dict()
+        source = prepared.source
+        if source is None:
+            small = _dumps({"user": user, "audio": prepared.fields, "request": request})
+            return lambda: small
+        fields = _dumps(prepared.fields)[1:-1]
+        prefix = b'{"user":' + _dumps(user) + b',"audio":{' + fields + (b"," if fields else b"")
+        prefix += b'"data":"'
+        suffix = b'"},"request":' + _dumps(request) + b"}"
+        # A new body per attempt: each iteration reads the source from its start.
+        return lambda: StreamedBody(prefix, source, suffix)
+
+    def recognize(
+        self,
+        audio: AudioInput,
+        *,
+        options: RecognitionOptions | None = None,
+        request_id: str | None = None,
+        timeout: Union[_http.Timeout, float, tuple[float, float], None] = None,
+    ) -> Transcript:
+        """Recognize one audio file.
+
+        Args:
+            audio: a path (``str`` or ``os.PathLike``), ``bytes`` /
+                ``bytearray`` / ``memoryview``, a binary file object (read from
+                its current position to the end), or an ``http(s)://`` URL
+                string that the service downloads (never fetched here).
+            options: recognition options; ``audio.format`` / ``codec`` are
+                filled in from the audio's bytes when unset.
+            request_id: the ``X-Api-Request-Id``; a fresh UUID4 by default.
+            timeout: this call's per-attempt timeouts (the client's by default).
+
+        Returns:
+            The transcript; ``silent=True`` with no text for all-silent audio.
+
+        Raises:
+            InvalidAudioError: the audio cannot be sent (before any traffic).
+            ValidationError: a bad ``options`` or ``request_id``.
+            APIError: the service refused or failed (after retries for
+                transient errors); carries ``code``, ``message``, ``log_id``.
+            TransportError: no answer (after retries).
+        """
+        if options is None:
+            options = RecognitionOptions()
+        elif not isinstance(options, RecognitionOptions):
+            raise ValidationError(
+                f"options must be RecognitionOptions, got {type(options).__name__}"
+            )
+        if request_id is None:
+            request_id = str(uuid.uuid4())
+        elif not isinstance(request_id, str) or not _HEADER_SAFE.match(request_id):
+            raise ValidationError(
+                "request_id must be 1-256 printable ASCII characters without spaces",
+                field="request_id",
+            )
+        call_timeout = None if timeout is None else _http.Timeout.coerce(timeout)
+        prepared = prepare_audio(audio, options.to_audio_dict())
+        try:
+            if prepared.source is not None and prepared.source.size > LARGE_INLINE_BYTES:
+                self._warn_large(prepared.source.size)
+            body = self._body(prepared, options)
+            url, headers = self.endpoint, self._headers(request_id)
+
+            def build() -> _http.RequestSpec:
+                return _http.RequestSpec("POST", url, headers=headers, body=body())
+
+            rid = request_id
+            return self._http.call(
+                build,
+                lambda response: read_answer(response, rid),
+                request_id=request_id,
+                timeout=call_timeout,
+                operation="asr.recognize",
+            )
+        finally:
+            if prepared.source is not None:
+                prepared.source.close()
+
+    # --- batches ---------------------------------------------------------------
+
+    def _ensure_pool(self, size: int) -> None:
+        """Grow the connection pool of a session volcspeech made to ``size``."""
+        if not self._owns_session:
+            return
+        with self._lock:
+            if size <= self._pool_maxsize:
+                return
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=4, pool_maxsize=size, max_retries=0
+            )
+            self._http.session.mount("https://", adapter)
+            self._http.session.mount("http://", adapter)
+            self._pool_maxsize = size
+
+    def recognize_many(
+        self,
+        items: Iterable[AudioInput],
+        *,
+        options: RecognitionOptions | None = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        executor: concurrent.futures.Executor | None = None,
+        progress: bool = False,
+    ) -> Iterator[BatchResult]:
+        """Recognize many files in parallel, yielding results in input order.
+
+        A failing item yields a :class:`BatchResult` with its ``error``; the
+        batch goes on. At most ``2 * max_workers`` items are in flight (read
+        ahead from ``items``, which may be a lazy iterator), so memory stays
+        bounded however long the input.
+
+        Args:
+            items: audio inputs, as for :meth:`recognize`.
+            options: options for every item.
+            max_workers: parallel recognitions (the thread pool's size when no
+                ``executor`` is given).
+            executor: any :class:`concurrent.futures.Executor` (a thread pool,
+                a process pool, Dask's ``client.get_executor()``); not shut
+                down here. Executors in other processes get a pickled copy of
+                this client that reads its credentials from their environment.
+            progress: print a progress line on stderr.
+
+        Yields:
+            One :class:`BatchResult` per item, in input order.
+
+        Raises:
+            ValidationError: ``max_workers`` is not a positive int, or ``options`` is invalid.
+        """
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ValidationError(f"max_workers must be a positive int, got {max_workers!r}")
+        if options is not None and not isinstance(options, RecognitionOptions):
+            raise ValidationError(
+                f"options must be RecognitionOptions, got {type(options).__name__}"
+            )
+        return self._batch(items, options, max_workers, executor, progress)
+
+    def _batch(
+        self,
+        items: Iterable[AudioInput],
+        options: RecognitionOptions | None,
+        max_workers: int,
+        executor: concurrent.futures.Executor | None,
+        progress: bool,
+    ) -> Iterator[BatchResult]:
+        self._ensure_pool(max_workers)
+        owned = executor is None
+        pool = executor or concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="volcspeech-asr"
+        )
+        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        report = _Progress(total, sys.stderr) if progress else None
+        window = 2 * max_workers
+        pending: collections.deque[tuple[int, Any, concurrent.futures.Future[Transcript]]]
+        pending = collections.deque()
+        source = enumerate(items)
+        try:
+            while True:
+                while len(pending) < window:
+                    nxt = next(source, None)
+                    if nxt is None:
+                        break
+                    index, item = nxt
+                    future = pool.submit(self.recognize, item, options=options)
+                    pending.append((index, item, future))
+                if not pending:
+                    return
+                index, item, future = pending.popleft()
+                try:
+                    result = BatchResult(index, item, transcript=future.result())
+                except Exception as exc:  # one item's failure is that item's result
+                    result = BatchResult(index, item, error=exc)
+                if report is not None:
+                    report.update(result.ok)
+                yield result
+        finally:
+            for _, _, future in pending:
+                future.cancel()
+            if report is not None:
+                report.close()
+            if owned:
+                pool.shutdown(wait=True)
+
+
+def _rebuild_client(state: dict[str, Any]) -> AsrClient:
+    return AsrClient(**state)

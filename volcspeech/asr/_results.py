@@ -1,0 +1,413 @@
+"""Recognition results, and reading the service's answer into them or into an error.
+
+A success body looks like (vendor doc, flash API)::
+
+    {"audio_info": {"duration": 2499},
+     "result": {"additions": {"duration": "2499"}, "text": "...",
+                "utterances": [{"start_time": 450, "end_time": 1530, "text": "...",
+                                "words": [{"start_time": 450, "end_time": 770,
+                                           "text": "...", "confidence": 0}]}]}}
+
+The status is in the ``X-Api-Status-Code`` header, the message in
+``X-Api-Message`` and the server log id in ``X-Tt-Logid``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import requests
+
+from .. import errors
+from .._http import parse_retry_after
+from .._subtitles import Cue, cues_from_utterances, format_srt, format_vtt
+
+__all__ = [
+    "STATUS_OK",
+    "STATUS_SILENT",
+    "Transcript",
+    "Utterance",
+    "Word",
+    "read_answer",
+]
+
+#: ``X-Api-Status-Code`` of a recognized file.
+STATUS_OK = 20000000
+#: ``X-Api-Status-Code`` of an all-silent file: a normal, empty result.
+STATUS_SILENT = 20000003
+
+
+def _dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    # Plain dicts: they pickle (process executors) and json.dump as they are.
+    return dict(value) if value else {}
+
+
+class _Timed:
+    """Shared conveniences of words and utterances."""
+
+    additions: dict[str, Any]
+    start_time: int
+    end_time: int
+
+    @property
+    def speaker(self) -> str | None:
+        """``additions["speaker"]`` (with ``enable_speaker_info``), as a string, if present.
+
+        The vendor does not document this field's name; third-party code reads
+        ``additions.speaker``. Everything else stays in :attr:`additions`.
+        """
+        value = self.additions.get("speaker")
+        return None if value is None else str(value)
+
+    @property
+    def channel_id(self) -> Any:
+        """``additions["channel_id"]`` (with ``enable_channel_split``: 1 left, 2 right)."""
+        return self.additions.get("channel_id")
+
+    @property
+    def duration_ms(self) -> int:
+        """``end_time - start_time``."""
+        return self.end_time - self.start_time
+
+
+@attrs.frozen
+class Word(_Timed):
+    """One recognized word (a character, for Chinese).
+
+    Attributes:
+        text: the word.
+        start_time: start in milliseconds from the start of the audio.
+        end_time: end in milliseconds.
+        confidence: the service's confidence, when given.
+        blank_duration: silence before the word in ms, when given.
+        additions: any other fields the service sent in ``additions``.
+    """
+
+    text: str
+    start_time: int
+    end_time: int
+    confidence: float | None = None
+    blank_duration: int | None = None
+    additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
+
+
+@attrs.frozen
+class Utterance(_Timed):
+    """One utterance (a sentence or a speaker turn) with its words.
+
+    Attributes:
+        text: the utterance's text.
+        start_time: start in milliseconds from the start of the audio.
+        end_time: end in milliseconds.
+        words: the words, in order (may be empty).
+        definite: whether the service marked the utterance final, when given.
+        confidence: the service's confidence, when given.
+        additions: the raw ``additions`` dict (``speaker``, ``channel_id``, ...).
+    """
+
+    text: str
+    start_time: int
+    end_time: int
+    words: tuple[Word, ...] = ()
+    definite: bool | None = None
+    confidence: float | None = None
+    additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
+
+
+@attrs.frozen
+class Transcript:
+    """The result of one recognition.
+
+    Attributes:
+        text: the whole text.
+        utterances: the utterances with word timings.
+        duration_ms: the audio's duration as measured by the service (``None`` if not sent).
+        log_id: the server log id (``X-Tt-Logid``); quote it to support.
+        request_id: the ``X-Api-Request-Id`` of the request.
+        silent: ``True`` when the service found no speech (status 20000003).
+        additions: ``result.additions`` as sent (e.g. ``{"duration": "2499"}``).
+        raw: the response body as parsed JSON (empty for a silent answer without body).
+    """
+
+    text: str = ""
+    utterances: tuple[Utterance, ...] = ()
+    duration_ms: int | None = None
+    log_id: str | None = None
+    request_id: str | None = None
+    silent: bool = False
+    additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, converter=_dict, hash=False)
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        """Every word of every utterance, in order."""
+        return tuple(w for u in self.utterances for w in u.words)
+
+    @classmethod
+    def from_dict(
+        cls,
+        body: Mapping[str, Any],
+        *,
+        log_id: str | None = None,
+        request_id: str | None = None,
+        silent: bool = False,
+    ) -> Transcript:
+        """Read a flash API response body (e.g. a stored :attr:`raw`).
+
+        Args:
+            body: the parsed JSON body.
+            log_id: the ``X-Tt-Logid`` of the answer.
+            request_id: the request id.
+            silent: whether the status was 20000003 (silent audio).
+
+        Returns:
+            The transcript.
+
+        Raises:
+            ProtocolError: the body does not have the documented shape; the
+                message names the first offending field.
+        """
+        try:
+            return _parse(cls, body, log_id=log_id, request_id=request_id, silent=silent)
+        except _Malformed as exc:
+            raise errors.ProtocolError(
+                f"malformed recognition result: {exc}",
+                code=STATUS_SILENT if silent else STATUS_OK,
+                log_id=log_id,
+                request_id=request_id,
+                body=dict(body) if isinstance(body, Mapping) else None,
+            ) from None
+
+    def cues(
+        self,
+        *,
+        max_line_chars: int = 42,
+        max_lines: int = 2,
+        max_cue_ms: int = 7000,
+        speakers: bool = True,
+    ) -> list[Cue]:
+        """Subtitle cues for this transcript; see :func:`volcspeech.asr.cues_from_utterances`.
+
+        A transcript with text but no utterances gives cues spread over the
+        audio's duration (when known).
+        """
+        utterances: Sequence[Utterance] = self.utterances
+        if not utterances and self.text.strip() and self.duration_ms:
+            utterances = [Utterance(self.text, 0, self.duration_ms)]
+        return cues_from_utterances(
+            utterances,
+            max_line_chars=max_line_chars,
+            max_lines=max_lines,
+            max_cue_ms=max_cue_ms,
+            speakers=speakers,
+        )
+
+    def to_srt(self, **rules: Any) -> str:
+        """The transcript as a SubRip file; ``rules`` as for :meth:`cues`."""
+        return format_srt(self.cues(**rules), speakers=rules.get("speakers", True))
+
+    def to_vtt(self, **rules: Any) -> str:
+        """The transcript as a WebVTT file; ``rules`` as for :meth:`cues`."""
+        return format_vtt(self.cues(**rules), speakers=rules.get("speakers", True))
+
+
+# --- parsing ---------------------------------------------------------------------
+
+
+class _Malformed(Exception):
+    """A field with an unexpected type; the message names it."""
+
+
+def _field(obj: Mapping[str, Any], key: str, where: str, kind: type, default: Any) -> Any:
+    value = obj.get(key, default)
+    if value is None:
+        return default
+    if kind is int:
+        # Integral floats ("450.0") are tolerated; bools are not numbers here.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Malformed(f"{where}.{key} is not an integer: {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _Malformed(f"{where}.{key} is not a number: {value!r}")
+        return float(value)
+    if not isinstance(value, kind):
+        raise _Malformed(f"{where}.{key} is not a {kind.__name__}: {value!r}")
+    return value
+
+
+def _list(obj: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = _field(obj, key, where, list, [])
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise _Malformed(f"{where}.{key}[{i}] is not an object")
+    return list(value)
+
+
+def _word(raw: Mapping[str, Any], where: str) -> Word:
+    return Word(
+        text=_field(raw, "text", where, str, ""),
+        start_time=_field(raw, "start_time", where, int, 0),
+        end_time=_field(raw, "end_time", where, int, 0),
+        confidence=_field(raw, "confidence", where, float, None),
+        blank_duration=_field(raw, "blank_duration", where, int, None),
+        additions=_field(raw, "additions", where, Mapping, None),
+    )
+
+
+def _utterance(raw: Mapping[str, Any], where: str) -> Utterance:
+    words = tuple(_word(w, f"{where}.words[{i}]") for i, w in enumerate(_list(raw, "words", where)))
+    return Utterance(
+        text=_field(raw, "text", where, str, ""),
+        start_time=_field(raw, "start_time", where, int, 0),
+        end_time=_field(raw, "end_time", where, int, 0),
+        words=words,
+        definite=_field(raw, "definite", where, bool, None),
+        confidence=_field(raw, "confidence", where, float, None),
+        additions=_field(raw, "additions", where, Mapping, None),
+    )
+
+
+def _parse(
+    cls: type[Transcript],
+    body: Mapping[str, Any],
+    *,
+    log_id: str | None,
+    request_id: str | None,
+    silent: bool,
+) -> Transcript:
+    if not isinstance(body, Mapping):
+        raise _Malformed("the body is not a JSON object")
+    if "result" not in body and not silent:
+        raise _Malformed("the body has no 'result'")
+    result = _field(body, "result", "body", Mapping, {})
+    audio_info = _field(body, "audio_info", "body", Mapping, {})
+    additions = _field(result, "additions", "result", Mapping, {})
+    duration = _field(audio_info, "duration", "audio_info", int, None)
+    if duration is None:
+        # result.additions.duration is the same value as a string.
+        duration = _field(additions, "duration", "result.additions", int, None)
+    utterances = tuple(
+        _utterance(u, f"result.utterances[{i}]")
+        for i, u in enumerate(_list(result, "utterances", "result"))
+    )
+    return cls(
+        text=_field(result, "text", "result", str, ""),
+        utterances=utterances,
+        duration_ms=duration,
+        log_id=log_id,
+        request_id=request_id,
+        silent=silent,
+        additions=additions,
+        raw=body,
+    )
+
+
+# --- answers ---------------------------------------------------------------------
+
+
+def _header_text(value: str | None) -> str | None:
+    """Header values arrive decoded as latin-1; the service's messages are UTF-8."""
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _json_body(response: requests.Response) -> Any:
+    content = response.content
+    if not content or not content.strip():
+        return None
+    return json.loads(content)
+
+
+def read_answer(response: requests.Response, request_id: str) -> Transcript:
+    """Turn the service's answer into a :class:`Transcript` or raise its error.
+
+    Args:
+        response: the HTTP answer.
+        request_id: the ``X-Api-Request-Id`` sent.
+
+    Returns:
+        The transcript (``silent=True`` and empty for status 20000003).
+
+    Raises:
+        APIError: the typed error for the status code (``retryable`` for
+            55000031 and 550xxxx), :class:`~volcspeech.errors.AuthenticationError`
+            for HTTP 401/403, :class:`~volcspeech.errors.ProtocolError` for an
+            answer without a readable status or body.
+    """
+    http_status = response.status_code
+    headers = response.headers
+    log_id = headers.get("X-Tt-Logid") or None
+    message = _header_text(headers.get("X-Api-Message"))
+    raw_code = headers.get("X-Api-Status-Code")
+    ids: dict[str, Any] = {"http_status": http_status, "request_id": request_id, "log_id": log_id}
+
+    code: int | None = None
+    if raw_code is not None:
+        try:
+            code = int(raw_code.strip())
+        except ValueError:
+            raise errors.ProtocolError(
+                f"unreadable X-Api-Status-Code header {raw_code[:40]!r}", **ids
+            ) from None
+    elif http_status < 400:
+        raise errors.ProtocolError(
+            f"the answer (HTTP {http_status}) has no X-Api-Status-Code header", **ids
+        )
+
+    if code in (STATUS_OK, STATUS_SILENT) and http_status < 400:
+        silent = code == STATUS_SILENT
+        try:
+            body = _json_body(response)
+        except ValueError:
+            if silent:
+                body = None
+            else:
+                raise errors.ProtocolError(
+                    "the answer's body is not JSON", code=code, **ids
+                ) from None
+        if body is None:
+            if not silent:
+                raise errors.ProtocolError("the answer has an empty body", code=code, **ids)
+            return Transcript(log_id=log_id, request_id=request_id, silent=True)
+        transcript = Transcript.from_dict(body, log_id=log_id, request_id=request_id, silent=silent)
+        if silent:
+            # Whatever text came with it, a silent answer means "no speech".
+            transcript = attrs.evolve(transcript, text="", utterances=())
+        return transcript
+
+    try:
+        body = _json_body(response)
+    except ValueError:
+        body = None
+    if http_status in (401, 403):
+        # Credentials refused: whatever the code (the service's auth codes are
+        # not documented), this is what the caller must fix.
+        cls: type[errors.APIError] = errors.AuthenticationError
+    else:
+        cls = errors.asr_error_class(code, http_status)
+    if not message:
+        message = (
+            f"unexpected status code {code}"
+            if code is not None
+            else f"HTTP {http_status} without X-Api-Status-Code"
+        )
+    error = cls(
+        message,
+        code=code if code is not None else http_status,
+        body=body,
+        retry_after=parse_retry_after(headers.get("Retry-After")),
+        **ids,
+    )
+    raise error
