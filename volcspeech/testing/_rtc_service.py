@@ -65,6 +65,7 @@ from ._storage_service import StorageService
 from ._wav import SAMPLE_WIDTH, frames_at, mix, read_wav, wav_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..rtc import RtcClient
     from ._emulator import Emulator
     from ._sample import SampleRoom
 
@@ -226,6 +227,22 @@ class RtcService:
         self._own_storage: StorageService | None = None
 
     # --- configuration -------------------------------------------------------------
+
+    def client(self, **kwargs: Any) -> RtcClient:
+        """An :class:`~volcspeech.rtc.RtcClient` for this emulator and its test credentials.
+
+        Args:
+            **kwargs: more :class:`~volcspeech.rtc.RtcClient` arguments
+                (``max_retries``, ``timeout``, ``rate_limits`` ...).
+        """
+        from ..rtc import RtcClient
+
+        credentials = self.emulator.credentials
+        kwargs.setdefault("endpoint", self.emulator.url)
+        if "credentials" not in kwargs and "access_key_id" not in kwargs:
+            kwargs["access_key_id"] = credentials.access_key_id
+            kwargs["secret_access_key"] = credentials.secret_access_key
+        return RtcClient(**kwargs)
 
     @property
     def callback_url(self) -> str | None:
