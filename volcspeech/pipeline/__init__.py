@@ -1,0 +1,44 @@
+"""Live-room transcripts: RTC audio segments recognized and merged per room and speaker.
+
+``SegmentTranscriber`` takes the segments a ``StartSegment`` task announces
+(as ``Segment`` objects or raw, verified callbacks), recognizes them
+concurrently with an ``AsrClient``, and merges them into one time-ordered
+``RoomTranscript`` per room: words shifted to room time, redundant overlaps
+taken once, utterances cut by a segment edge joined back, failed segments
+reported as gaps.
+"""
+
+from __future__ import annotations
+
+from ._merge import join_text
+from ._model import MIXED_USER, Gap, RoomTranscript, RoomUtterance, RoomWord
+from ._moderation import ModerationMatch, Moderator
+from ._resolvers import base_url_resolver, s3_presigned_resolver, tos_presigned_resolver
+from ._transcriber import AudioRef, SegmentTranscriber
+
+__all__ = [
+    "MIXED_USER",
+    "AudioRef",
+    "Gap",
+    "ModerationMatch",
+    "Moderator",
+    "RoomTranscript",
+    "RoomUtterance",
+    "RoomWord",
+    "SegmentTranscriber",
+    "base_url_resolver",
+    "join_text",
+    "s3_presigned_resolver",
+    "tos_presigned_resolver",
+]
+
+for _name in (
+    "Gap",
+    "ModerationMatch",
+    "Moderator",
+    "RoomTranscript",
+    "RoomUtterance",
+    "RoomWord",
+    "SegmentTranscriber",
+):
+    globals()[_name].__module__ = __name__
