@@ -76,6 +76,5 @@ __all__ = [
 # Reprs and the API reference say ``volcspeech.rtc.X``, not the private module.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = __name__
+    _obj.__module__ = __name__
 del _name, _obj

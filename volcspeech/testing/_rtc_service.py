@@ -350,7 +350,7 @@ class RtcService:
             utterances: per user the ground truth: dicts with ``text``,
                 ``start_time``, ``end_time`` (ms) and optionally ``words``.
             publish: per user the ``(start_ms, end_ms)`` window they published
-                in; the whole track by default. Audio outside it is not sent.
+                in; their whole track by default. Audio outside it is not sent.
 
         Raises:
             ValueError: an unreadable track, mixed sample rates, a bad window.
@@ -375,7 +375,8 @@ class RtcService:
         effective: dict[str, bytes] = {}
         truth: dict[str, list[dict[str, Any]]] = {}
         for user_id, pcm in pcms.items():
-            lo, hi = (publish or {}).get(user_id, (0, room_ms))
+            track_ms = len(pcm) // SAMPLE_WIDTH * 1000 // rate
+            lo, hi = (publish or {}).get(user_id, (0, track_ms))
             if not 0 <= lo < hi:
                 raise ValueError(f"publish window of {user_id!r} must be 0 <= start < end")
             hi = min(hi, room_ms)
