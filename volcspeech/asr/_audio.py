@@ -228,7 +228,7 @@ class AudioSource:
         Raises:
             InvalidAudioError: reading failed, or the source changed size.
         """
-        buffer = bytearray(chunk_size)
+        buffer = bytearray(min(chunk_size, self.size))
         view = memoryview(buffer)
         left = self.size
         try:
@@ -593,6 +593,8 @@ def _describe_unknown(head: bytes) -> str:
             return name
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
         return "AAC (ADTS)"
+    if _mp3_frame(head[:4]) is not None:
+        return "an MPEG frame header not followed by another frame"
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         return "MPEG audio that is not Layer III"
     return f"unrecognized data starting with 0x{head[:8].hex()}"

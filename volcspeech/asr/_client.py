@@ -41,6 +41,7 @@ DEFAULT_RESOURCE_ID = "volc.bigasr.auc_turbo"
 #: Parallel recognitions of :meth:`AsrClient.recognize_many` by default.
 DEFAULT_MAX_WORKERS = 8
 
+_DEFAULT_OPTIONS = RecognitionOptions()
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]{1,256}$")
 
 
@@ -276,7 +277,7 @@ class AsrClient:
             TransportError: no answer (after retries).
         """
         if options is None:
-            options = RecognitionOptions()
+            options = _DEFAULT_OPTIONS
         elif not isinstance(options, RecognitionOptions):
             raise ValidationError(
                 f"options must be RecognitionOptions, got {type(options).__name__}"

@@ -81,7 +81,6 @@ _SPILL_AT = 64 * 1024
 _SKELETON_LIMIT = 8 * 1024 * 1024
 _READ_SIZE = 1 << 20
 _DECODE_BLOCK = 4 << 20
-_SPECIAL = re.compile(rb'["\\]')
 _NONZERO = re.compile(rb"[^\x00]")
 _PLACEHOLDER = "\x00volcspeech-emulator:long-string\x00"
 _PLACEHOLDER_JSON = b"\\u0000volcspeech-emulator:long-string\\u0000"
@@ -278,9 +277,11 @@ def _mutagen_info(data: memoryview, kind: str) -> tuple[int, int, int]:
     return round(info.length * 1000), rate, int(info.channels)
 
 
-def _analyze(raw: Union[bytes, bytearray], fields: Mapping[str, Any]) -> _Audio:
+def _analyze(
+    raw: Union[bytes, bytearray], fields: Mapping[str, Any], digest: str | None = None
+) -> _Audio:
     data = memoryview(raw)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = digest or hashlib.sha256(data).hexdigest()
     declared = fields.get("format")
     if declared == "raw":
         rate = fields.get("rate") or 16000
@@ -447,6 +448,13 @@ class _Base64Sink:
             self._decode(final=True)
 
 
+def _next_special(chunk: bytes, pos: int) -> int:
+    """Index of the next ``"`` or ``\\`` from ``pos`` (-1 if none); memchr, not a regex."""
+    quote = chunk.find(b'"', pos)
+    backslash = chunk.find(b"\\", pos, len(chunk) if quote < 0 else quote)
+    return quote if backslash < 0 else backslash
+
+
 def _parse_body(stream: Any) -> tuple[Any, _Base64Sink | None]:
     """Parse a JSON body, streaming its one long string (``audio.data``) into a decoder.
 
@@ -488,8 +496,8 @@ def _parse_body(stream: Any) -> tuple[Any, _Base64Sink | None]:
                 escaped(chunk[pos : pos + 1])
                 escape_pending, pos = False, pos + 1
                 continue
-            match = _SPECIAL.search(chunk, pos)
-            end = n if match is None else match.start()
+            special = _next_special(chunk, pos)
+            end = n if special < 0 else special
             if spilling:
                 assert sink is not None
                 sink.feed(chunk[pos:end])
@@ -507,7 +515,7 @@ def _parse_body(stream: Any) -> tuple[Any, _Base64Sink | None]:
                     sink.feed(content)
                     spilling = True
             pos = end
-            if match is None:
+            if special < 0:
                 continue
             if chunk[end] == 0x22:  # the closing quote
                 skeleton += b'"'
@@ -970,11 +978,11 @@ class AsrService:
                 payload = self._render(truth, duration, request_fields)
                 self._record(call, OK, log_id)
                 return self._answer(200, OK, "OK", log_id, payload)
-            call["audio_sha256"] = hashlib.sha256(data).hexdigest()
+            call["audio_sha256"] = digest = hashlib.sha256(data).hexdigest()
             call["audio_size"] = len(data)
             if not data:
                 raise _Refusal(EMPTY, "empty audio")
-            audio = _analyze(data, audio_fields)
+            audio = _analyze(data, audio_fields, digest)
             if audio.duration_ms > MAX_DURATION_MS:
                 raise _Refusal(INVALID, "invalid request: audio longer than 2 h")
             if audio.pcm is not None and _NONZERO.search(audio.pcm) is None:
