@@ -78,7 +78,7 @@ class Moderator:
                 self._rules.append((pattern, re.compile(pattern, flags)))
             except re.error as exc:
                 raise ValidationError(
-                    f"invalid pattern {pattern!r}: {exc}", field="patterns"
+                    f"patterns: invalid regular expression {pattern!r}: {exc}", field="patterns"
                 ) from None
         self.on_match = on_match
         self._lock = threading.Lock()
