@@ -33,6 +33,13 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
+@pytest.fixture(scope="module")
+def shared() -> Iterator[Emulator]:
+    """One emulator for the tests that only send requests the service refuses."""
+    with Emulator() as emulator:
+        yield emulator
+
+
 def _raw(
     emu: Emulator,
     action: str,
@@ -173,9 +180,9 @@ SCHEMA_CASES: list[tuple[dict[str, Any], str]] = [
 
 
 @pytest.mark.parametrize(("body", "code"), SCHEMA_CASES)
-def test_start_segment_schema(emu: Emulator, body: dict[str, Any], code: str) -> None:
+def test_start_segment_schema(shared: Emulator, body: dict[str, Any], code: str) -> None:
     """Bodies that break the documented schema answer HTTP 400 with a field-specific code."""
-    assert _error(_raw(emu, "StartSegment", body)) == (400, code)
+    assert _error(_raw(shared, "StartSegment", body)) == (400, code)
 
 
 def test_valid_bodies_pass_the_schema(emu: Emulator) -> None:
@@ -224,9 +231,9 @@ def test_valid_bodies_pass_the_schema(emu: Emulator) -> None:
         ("StartSegment", None, "InvalidParameter.Body"),
     ],
 )
-def test_other_schemas(emu: Emulator, action: str, body: Any, code: str) -> None:
+def test_other_schemas(shared: Emulator, action: str, body: Any, code: str) -> None:
     """UpdateSegment and StopSegment bodies are checked too; non-objects are refused."""
-    assert _error(_raw(emu, action, body)) == (400, code)
+    assert _error(_raw(shared, action, body)) == (400, code)
 
 
 def test_gateway_level_errors(emu: Emulator) -> None:
@@ -253,9 +260,9 @@ def test_gateway_level_errors(emu: Emulator) -> None:
         ({"AppId": "a", "RoomId": "r", "TaskId": "unknown"}, "InvalidParameter.TaskNotFound"),
     ],
 )
-def test_get_segment_task_query(emu: Emulator, query: dict[str, str], code: str) -> None:
+def test_get_segment_task_query(shared: Emulator, query: dict[str, str], code: str) -> None:
     """GetSegmentTask checks its query parameters."""
-    assert _error(_raw(emu, "GetSegmentTask", method="GET", query=query)) == (400, code)
+    assert _error(_raw(shared, "GetSegmentTask", method="GET", query=query)) == (400, code)
 
 
 def test_unclaimed_paths_are_not_rtc(emu: Emulator) -> None:

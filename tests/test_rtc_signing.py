@@ -37,6 +37,13 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
+@pytest.fixture(scope="module")
+def shared() -> Iterator[Emulator]:
+    """One emulator for the tests whose requests are all refused."""
+    with Emulator() as emulator:
+        yield emulator
+
+
 def _request(task_id: str = "t1") -> StartSegmentRequest:
     return StartSegmentRequest(
         app_id="app",
@@ -245,21 +252,21 @@ def test_emulator_accepts_a_correct_raw_request(emu: Emulator) -> None:
     assert response.json()["Result"] == "ok"
 
 
-def test_emulator_rejects_tampered_body(emu: Emulator) -> None:
+def test_emulator_rejects_tampered_body(shared: Emulator) -> None:
     """A body changed after signing fails the body hash check."""
     tampered = BODY.replace(b'"room"', b'"ROOM"')
-    assert _error(_send(emu, body=BODY, sent_body=tampered)) == (
+    assert _error(_send(shared, body=BODY, sent_body=tampered)) == (
         403,
         "SignatureDoesNotMatch",
         100010,
     )
 
 
-def test_emulator_rejects_tampered_body_with_fixed_hash(emu: Emulator) -> None:
+def test_emulator_rejects_tampered_body_with_fixed_hash(shared: Emulator) -> None:
     """Recomputing X-Content-Sha256 for a tampered body does not save it: the signature fails."""
     tampered = BODY.replace(b'"room"', b'"ROOM"')
     response = _send(
-        emu,
+        shared,
         body=BODY,
         sent_body=tampered,
         extra={"X-Content-Sha256": hashlib.sha256(tampered).hexdigest()},
@@ -268,7 +275,7 @@ def test_emulator_rejects_tampered_body_with_fixed_hash(emu: Emulator) -> None:
     assert "signature does not match" in response.json()["ResponseMetadata"]["Error"]["Message"]
 
 
-def test_emulator_rejects_tampered_query(emu: Emulator) -> None:
+def test_emulator_rejects_tampered_query(shared: Emulator) -> None:
     """A query changed after signing fails the signature."""
     signed = {
         "Action": "GetSegmentTask",
@@ -278,16 +285,16 @@ def test_emulator_rejects_tampered_query(emu: Emulator) -> None:
         "TaskId": "t1",
     }
     response = _send(
-        emu, body=b"", method="GET", query=signed, sent_query={**signed, "TaskId": "t2"}
+        shared, body=b"", method="GET", query=signed, sent_query={**signed, "TaskId": "t2"}
     )
     assert _error(response) == (403, "SignatureDoesNotMatch", 100010)
 
 
 @pytest.mark.parametrize("minutes", [-20, 20])
-def test_emulator_rejects_stale_or_future_dates(emu: Emulator, minutes: int) -> None:
+def test_emulator_rejects_stale_or_future_dates(shared: Emulator, minutes: int) -> None:
     """X-Date more than 15 minutes off answers InvalidTimestamp (100006)."""
     when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=minutes)
-    assert _error(_send(emu, body=BODY, now=when)) == (401, "InvalidTimestamp", 100006)
+    assert _error(_send(shared, body=BODY, now=when)) == (401, "InvalidTimestamp", 100006)
 
 
 def test_emulator_accepts_small_clock_skew(emu: Emulator) -> None:
@@ -296,10 +303,14 @@ def test_emulator_accepts_small_clock_skew(emu: Emulator) -> None:
     assert _send(emu, body=BODY, now=when).status_code == 200
 
 
-def test_emulator_rejects_wrong_keys(emu: Emulator) -> None:
+def test_emulator_rejects_wrong_keys(shared: Emulator) -> None:
     """An unknown access key answers InvalidAccessKey; a wrong secret SignatureDoesNotMatch."""
-    assert _error(_send(emu, body=BODY, ak="AKLTsomeoneelse")) == (401, "InvalidAccessKey", 100009)
-    assert _error(_send(emu, body=BODY, sk="wrong-secret")) == (
+    assert _error(_send(shared, body=BODY, ak="AKLTsomeoneelse")) == (
+        401,
+        "InvalidAccessKey",
+        100009,
+    )
+    assert _error(_send(shared, body=BODY, sk="wrong-secret")) == (
         403,
         "SignatureDoesNotMatch",
         100010,
@@ -326,10 +337,10 @@ def test_emulator_rejects_wrong_keys(emu: Emulator) -> None:
     ],
 )
 def test_emulator_rejects_malformed_authentication(
-    emu: Emulator, kwargs: dict[str, Any], code: str
+    shared: Emulator, kwargs: dict[str, Any], code: str
 ) -> None:
     """Missing or malformed authentication gets the gateway's code."""
-    response = _send(emu, body=BODY, **kwargs)
+    response = _send(shared, body=BODY, **kwargs)
     assert response.status_code in (401, 403)
     assert _error(response)[1] == code
 
