@@ -10,6 +10,8 @@ import pytest
 # The vendor's ECS metadata credential provider calls a link-local address;
 # it must never run in tests (volcspeech never runs it implicitly either).
 os.environ["VOLCENGINE_ECS_METADATA_DISABLED"] = "true"
+# Likewise boto3's instance-metadata credential provider (used by the S3 resolver tests).
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 import volcspeech.testing
 
