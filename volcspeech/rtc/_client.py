@@ -113,7 +113,7 @@ class RtcClient:
         session: a ``requests.Session`` to send with (proxies, adapters).
         rate_limits: requests per second per action, e.g. ``{"StartSegment": 30}``
             (0 or ``None`` switches one off), or a ready
-            :class:`~volcspeech.rtc._ratelimit.RateLimiter`. Defaults: 60
+            :class:`~volcspeech.rtc.RateLimiter`. Defaults: 60
             StartSegment, 150 UpdateSegment, 60 GetSegmentTask, 60 StopSegment
             (the last is not documented; 60 is an assumption).
 
