@@ -251,12 +251,11 @@ def _split_text(text: str, start: int, end: int, speaker: str | None, rules: _Ru
     return cues
 
 
-def _speaker_of(item: Any) -> str | None:
-    speaker = getattr(item, "speaker", None)
+def _label(speaker: Any) -> str | None:
+    """A speaker name on one line (a line break would end an SRT/VTT cue)."""
     if speaker is None:
         return None
-    label = " ".join(str(speaker).split())
-    return label or None
+    return " ".join(str(speaker).split()) or None
 
 
 @attrs.frozen
@@ -364,7 +363,7 @@ def cues_from_utterances(
         return split_cue(whole, word_list, **limits)
     cues: list[Cue] = []
     for utterance in ordered:
-        speaker = _speaker_of(utterance) if speakers else None
+        speaker = _label(getattr(utterance, "speaker", None)) if speakers else None
         cue = Cue(*_span(utterance.start_time, utterance.end_time), utterance.text, speaker)
         cues.extend(split_cue(cue, utterance.words, **limits))
     return cues
@@ -404,8 +403,9 @@ def format_srt(cues: Iterable[Cue], *, speakers: bool = True) -> str:
         lines = [line.replace("-->", "->") for line in _lines(cue.text)]
         if not lines:
             continue
-        if speakers and cue.speaker:
-            lines[0] = f"{cue.speaker}: {lines[0]}"
+        label = _label(cue.speaker) if speakers else None
+        if label:
+            lines[0] = f"{label}: {lines[0]}"
         timing = f"{_timestamp(cue.start_ms, ',')} --> {_timestamp(cue.end_ms, ',')}"
         blocks.append(f"{len(blocks) + 1}\n{timing}\n" + "\n".join(lines))
     return "\n\n".join(blocks) + "\n" if blocks else ""
@@ -429,17 +429,14 @@ def format_vtt(cues: Iterable[Cue], *, speakers: bool = True) -> str:
     Returns:
         The file's text.
     """
-    out = ["WEBVTT", ""]
-    number = 0
+    blocks = ["WEBVTT"]
     for cue in cues:
         lines = [_escape_vtt(line) for line in _lines(cue.text)]
         if not lines:
             continue
-        number += 1
-        if speakers and cue.speaker:
-            lines[0] = f"<v {_escape_vtt(cue.speaker)}>{lines[0]}"
-        out.append(str(number))
-        out.append(f"{_timestamp(cue.start_ms, '.')} --> {_timestamp(cue.end_ms, '.')}")
-        out.extend(lines)
-        out.append("")
-    return "\n".join(out) + "\n" if number else "WEBVTT\n"
+        label = _label(cue.speaker) if speakers else None
+        if label:
+            lines[0] = f"<v {_escape_vtt(label)}>{lines[0]}"
+        timing = f"{_timestamp(cue.start_ms, '.')} --> {_timestamp(cue.end_ms, '.')}"
+        blocks.append(f"{len(blocks)}\n{timing}\n" + "\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
