@@ -135,7 +135,7 @@ def run_demo(
     shuffle: bool = False,
     pace: float = 0.1,
     output: Optional[str] = "volcspeech-demo.srt",
-    out: IO[str] = sys.stdout,
+    out: Optional[IO[str]] = None,
 ) -> int:
     """Run the demo; returns the exit status (0 when the transcript matches the ground truth).
 
@@ -152,8 +152,10 @@ def run_demo(
     task_id = f"demo-{uuid.uuid4().hex[:8]}"
     bucket = "demo-bucket"
 
+    stream = sys.stdout if out is None else out
+
     def say(line: str) -> None:
-        print(line, file=out, flush=True)
+        print(line, file=stream, flush=True)
 
     lock = threading.Lock()
 

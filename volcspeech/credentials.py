@@ -38,6 +38,15 @@ from .errors import ConfigurationError
 
 __all__ = [
     "CredentialProvider",
+    "DEFAULT_REFRESH_MARGIN",
+    "ENV_ACCESS_KEY",
+    "ENV_OLD_ACCESS_KEY",
+    "ENV_OLD_SECRET_KEY",
+    "ENV_SECRET_KEY",
+    "ENV_SESSION_TOKEN",
+    "ENV_SPEECH_ACCESS_KEY",
+    "ENV_SPEECH_API_KEY",
+    "ENV_SPEECH_APP_KEY",
     "OpenApiCredentials",
     "RefreshingProvider",
     "SpeechCredentials",

@@ -17,9 +17,9 @@ from ._resolvers import base_url_resolver, s3_presigned_resolver, tos_presigned_
 from ._transcriber import AudioRef, SegmentTranscriber
 
 __all__ = [
-    "MIXED_USER",
     "AudioRef",
     "Gap",
+    "MIXED_USER",
     "ModerationMatch",
     "Moderator",
     "RoomTranscript",
