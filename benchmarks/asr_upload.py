@@ -16,7 +16,8 @@ measure the client side only. The files (a valid WAV header + random PCM) are
 generated into ``benchmarks/_work/`` (git-ignored).
 
 Targets (DESIGN.md): volcspeech peak RSS <= baseline + 32 MiB and flat in the
-file size; wall time <= 0.35 x the vendor demo's. Exit status 1 if one is missed.
+file size; wall time of the 100 MiB upload <= 0.35 x the vendor demo's in the
+same run. Exit status 1 if one is missed.
 """
 
 from __future__ import annotations
@@ -239,12 +240,18 @@ def main() -> int:
         ours, theirs = by["volcspeech", size], by["vendor", size]
         ratio = ours["wall"] / theirs["wall"]
         over = ours["rss"] - baseline
-        wall_ok = ratio <= WALL_RATIO_TARGET
         rss_ok = over <= RSS_BUDGET_MIB
+        # The wall-time target is set for the largest (100 MiB) file only.
+        wall_ok = ratio <= WALL_RATIO_TARGET or size != max(sizes)
         ok = ok and wall_ok and rss_ok
+        wall_note = (
+            f"(target <= {WALL_RATIO_TARGET}) {'ok' if wall_ok else 'MISSED'}"
+            if size == max(sizes)
+            else "(informative)"
+        )
         print(
-            f"{size} MiB: wall ratio {ratio:.2f}x (target <= {WALL_RATIO_TARGET}) "
-            f"{'ok' if wall_ok else 'MISSED'}; RSS ratio {ours['rss'] / theirs['rss']:.2f}x, "
+            f"{size} MiB: wall ratio {ratio:.2f}x {wall_note}; "
+            f"RSS ratio {ours['rss'] / theirs['rss']:.2f}x, "
             f"{over:+.1f} MiB over baseline (target <= +{RSS_BUDGET_MIB}) "
             f"{'ok' if rss_ok else 'MISSED'}"
         )
