@@ -40,13 +40,14 @@ _LAZY = {
     "AsrClient": "volcspeech.asr",
     "RtcClient": "volcspeech.rtc",
     "SegmentTranscriber": "volcspeech.pipeline",
-    "RedactingFilter": "volcspeech._http",
+    "RedactingFilter": "volcspeech._log",
     "RetryPolicy": "volcspeech._http",
     "Timeout": "volcspeech._http",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._http import RedactingFilter, RetryPolicy, Timeout
+    from ._http import RetryPolicy, Timeout
+    from ._log import RedactingFilter
     from .asr import AsrClient
     from .errors import APIError, VolcSpeechError
     from .pipeline import SegmentTranscriber

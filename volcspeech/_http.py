@@ -13,10 +13,8 @@
 from __future__ import annotations
 
 import email.utils
-import logging
 import platform
 import random
-import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -28,6 +26,7 @@ import requests.adapters
 import tenacity as _t
 
 from . import errors
+from ._log import RedactingFilter, get_logger, redact
 
 __all__ = [
     "DEFAULT_RETRY",
@@ -43,7 +42,7 @@ __all__ = [
     "user_agent",
 ]
 
-logger = logging.getLogger("volcspeech")
+logger = get_logger("volcspeech")
 
 T = TypeVar("T")
 
@@ -188,62 +187,6 @@ def user_agent() -> str:
         f"volcspeech/{__version__} python/{platform.python_version()} "
         f"requests/{requests.__version__}"
     )
-
-
-# --- redaction ----------------------------------------------------------------
-
-_SECRET_HEADERS = ("X-Api-Access-Key", "X-Api-Key", "Authorization", "X-Security-Token")
-_SECRET_FIELDS = (
-    "SecretKey",
-    "AccessKey",
-    "SecretAccessKey",
-    "SessionToken",
-    "secret_access_key",
-    "access_key",
-    "api_key",
-    "session_token",
-    "secret_key",
-    "Signature",
-)
-_HEADER_RE = re.compile(
-    r"(?i)(?P<k>['\"]?(?:" + "|".join(map(re.escape, _SECRET_HEADERS)) + r")['\"]?\s*[:=]\s*)"
-    r"(?P<q>['\"]?)(?P<v>[^'\"\r\n}]+)"
-)
-_SIGNATURE_RE = re.compile(r"(?i)(Signature=)[0-9a-f]+")
-_FIELD_RE = re.compile(
-    r"(?P<k>['\"](?:" + "|".join(map(re.escape, _SECRET_FIELDS)) + r")['\"]\s*:\s*)"
-    r"(?P<q>['\"])(?P<v>(?:[^'\"\\]|\\.)*)"
-)
-REDACTED = "***"
-
-
-def redact(text: str) -> str:
-    """Replace credential header values and secret JSON fields in ``text`` with ``***``."""
-    text = _HEADER_RE.sub(lambda m: m.group("k") + m.group("q") + REDACTED, text)
-    text = _SIGNATURE_RE.sub(r"\g<1>" + REDACTED, text)
-    return _FIELD_RE.sub(lambda m: m.group("k") + m.group("q") + REDACTED, text)
-
-
-class RedactingFilter(logging.Filter):
-    """A logging filter that redacts credentials from a record's final message.
-
-    Installed on the ``volcspeech`` logger; add it to your own handlers to
-    cover ``urllib3``'s or your app's lines too.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record: leave it to logging's own handling
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-    logger.addFilter(RedactingFilter())
 
 
 # --- requests ------------------------------------------------------------------

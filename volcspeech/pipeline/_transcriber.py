@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import logging
 import os
 import queue
 import random
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 import attrs
 
 from .. import _http
+from .._log import get_logger
 from ..errors import ConfigurationError, VolcSpeechError
 from ._merge import MergedUtterance, PieceUtterance, PieceWord, SegmentPiece, merge_stream
 from ._model import MIXED_USER, Gap, RoomTranscript, RoomUtterance, RoomWord
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["AudioRef", "SegmentTranscriber"]
 
-logger = logging.getLogger("volcspeech.pipeline")
+logger = get_logger("volcspeech.pipeline")
 
 #: What ``resolve_audio`` may return: an http(s) URL, a path, or the bytes.
 AudioRef = Union[str, "os.PathLike[str]", bytes]

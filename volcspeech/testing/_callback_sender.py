@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
 import queue
 import random
 import threading
@@ -24,9 +23,11 @@ from typing import Any
 import attrs
 import requests
 
+from .._log import get_logger
+
 __all__ = ["CallbackDelivery", "CallbackSender", "check_loopback_url"]
 
-logger = logging.getLogger("volcspeech.testing")
+logger = get_logger("volcspeech.testing")
 
 #: Attempts per callback: the first delivery and two re-sends.
 MAX_ATTEMPTS = 3

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import os
 import socket
 import socketserver
@@ -25,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 import attrs
+
+from .._log import get_logger
 
 if TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -41,7 +42,7 @@ __all__ = [
     "TestCredentials",
 ]
 
-logger = logging.getLogger("volcspeech.testing")
+logger = get_logger("volcspeech.testing")
 
 #: Keep at most this many body bytes of each recorded request.
 RECORD_BODY_LIMIT = 1 << 20
