@@ -165,7 +165,6 @@ class AsrClient:
             raise ConfigurationError(f"uid must be a non-empty string, got {uid!r}")
         self.uid = uid if uid is not None else self._credentials.uid
         self._timeout = _http.Timeout.coerce(timeout)
-        self._max_retries = max_retries
         self._pool_maxsize = _http.DEFAULT_POOL_MAXSIZE
         self._owns_session = session is None
         self._http = _http.HttpClient(
@@ -295,16 +294,15 @@ class AsrClient:
             if prepared.source is not None and prepared.source.size > LARGE_INLINE_BYTES:
                 self._warn_large(prepared.source.size)
             body = self._body(prepared, options)
-            url, headers = self.endpoint, self._headers(request_id)
+            url, headers, rid = self.endpoint, self._headers(request_id), request_id
 
             def build() -> _http.RequestSpec:
                 return _http.RequestSpec("POST", url, headers=headers, body=body())
 
-            rid = request_id
             return self._http.call(
                 build,
                 lambda response: read_answer(response, rid),
-                request_id=request_id,
+                request_id=rid,
                 timeout=call_timeout,
                 operation="asr.recognize",
             )
