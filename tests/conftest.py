@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import traceback
 from collections.abc import Iterator
 
 import pytest
@@ -41,3 +44,70 @@ def _clean_credential_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials from the developer's shell never leak into a test."""
     for name in _CREDENTIAL_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+# --- leak detection over the whole test run ------------------------------------------
+#
+# Every log record of every logger, at DEBUG, in every test, is checked for the
+# secrets the suite uses: the emulator's fake credentials and the secret
+# constants the tests pass to clients. A test whose run logs one fails.
+
+_EMULATOR = volcspeech.testing.TestCredentials()
+KNOWN_SECRETS = frozenset(
+    {
+        _EMULATOR.access_key,
+        _EMULATOR.api_key,
+        _EMULATOR.secret_access_key,
+        _EMULATOR.callback_secret,
+        "sk-very-secret-value",
+        "sts-session-token-value",
+        "tos-secret",
+        "super-secret-store-key",
+    }
+)
+
+
+class LeakDetector(logging.Handler):
+    """Collects log lines (with tracebacks) that contain a known secret."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines = 0
+        self.leaks: list[str] = []
+        self._mutex = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record is not a leak
+            return
+        if record.exc_info:
+            text += "".join(traceback.format_exception(*record.exc_info))
+        with self._mutex:
+            self.lines += 1
+            for secret in KNOWN_SECRETS:
+                if secret in text:
+                    self.leaks.append(f"{record.name}: {text[:300]}")
+
+
+LEAKS = LeakDetector()
+_root = logging.getLogger()
+_root.addHandler(LEAKS)
+_root.setLevel(logging.DEBUG)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_logs() -> Iterator[None]:
+    """No log line written during a test contains a known secret."""
+    before = len(LEAKS.leaks)
+    yield
+    leaked = LEAKS.leaks[before:]
+    assert not leaked, f"secret in log output: {leaked[:3]}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report how many log lines were checked for secrets."""
+    terminalreporter.write_line(
+        f"volcspeech leak check: {LEAKS.lines} log lines at DEBUG scanned, "
+        f"{len(LEAKS.leaks)} containing a secret"
+    )

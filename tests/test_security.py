@@ -1,0 +1,322 @@
+"""Security: no secret in logs, reprs, exceptions, pickles or CLI output; callbacks
+cannot be forged; audio URLs are http(s) only."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import KNOWN_SECRETS, LEAKS
+
+from volcspeech import AsrClient, RtcClient, errors
+from volcspeech._log import get_logger
+from volcspeech.credentials import OpenApiCredentials, SpeechCredentials, StaticProvider
+from volcspeech.pipeline import SegmentTranscriber, base_url_resolver
+from volcspeech.rtc import (
+    CustomConfig,
+    StartSegmentRequest,
+    StorageConfig,
+    parse_callback,
+    sign_callback,
+)
+from volcspeech.testing import Emulator
+
+API_SECRET = "sk-very-secret-value"
+STORE_SECRET = "super-secret-store-key"
+HELLO = "tests/fixtures/audio/hello.wav"
+
+
+def assert_clean(*texts: Any) -> None:
+    """None of the texts (or reprs of objects) contains a known secret."""
+    for item in texts:
+        text = item if isinstance(item, (str, bytes)) else repr(item)
+        blob = text.decode("latin-1") if isinstance(text, bytes) else text
+        for secret in KNOWN_SECRETS:
+            assert secret not in blob, f"secret leaked in {blob[:200]!r}"
+
+
+def assert_error_clean(exc: BaseException) -> None:
+    """An exception's str, repr, args, cause chain and pickle hold no secret."""
+    assert_clean(str(exc), repr(exc), repr(exc.args))
+    try:
+        assert_clean(pickle.dumps(exc))
+    except TypeError:  # an unpicklable error cannot leak through pickle
+        pass
+    if exc.__cause__ is not None:
+        assert_error_clean(exc.__cause__)
+
+
+def test_leak_detector_catches_a_leak() -> None:
+    """The suite-wide detector really sees a secret logged by any logger."""
+    before = len(LEAKS.leaks)
+    logging.getLogger("leak-selftest").debug("oops %s", API_SECRET)
+    assert len(LEAKS.leaks) == before + 1
+    del LEAKS.leaks[before:]
+
+
+def test_child_loggers_redact(caplog: pytest.LogCaptureFixture) -> None:
+    """Every volcspeech.* logger redacts credential headers and secret fields."""
+    with caplog.at_level(logging.DEBUG):
+        get_logger("volcspeech.pipeline").debug("headers %s", {"X-Api-Key": API_SECRET})
+        get_logger("volcspeech.testing").debug('{"SecretKey": "%s"}', STORE_SECRET)
+    text = caplog.text
+    assert API_SECRET not in text
+    assert STORE_SECRET not in text
+    assert text.count("***") == 2
+
+
+def test_full_flows_at_debug_log_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    """ASR, RTC and the pipeline at DEBUG, with retries and faults, log no secret."""
+    with caplog.at_level(logging.DEBUG), Emulator() as emu:
+        emu.inject(service="asr", code=55000031, http_status=503)
+        emu.inject(service="rtc", code="InternalError", http_status=500)
+        with emu.asr.client() as asr, emu.rtc.client() as rtc:
+            asr.recognize(HELLO)
+            room = emu.rtc.register_sample_room()
+            rtc.start_segment(
+                StartSegmentRequest(
+                    app_id=room.app_id,
+                    room_id=room.room_id,
+                    task_id="sec-1",
+                    storage_config=StorageConfig.tos(account_id="2100000000", bucket="segments"),
+                )
+            )
+            emu.rtc.wait_for_callbacks()
+            with SegmentTranscriber(
+                asr,
+                resolve_audio=base_url_resolver(emu.url + "/storage"),
+                callback_secret=emu.credentials.callback_secret,
+            ) as t:
+                for body in emu.rtc.take_callbacks():
+                    t.submit(body)
+                t.finish(timeout=30)
+    assert len(caplog.records) > 20
+    assert_clean(caplog.text)
+
+
+def test_client_and_model_reprs_hide_secrets() -> None:
+    """Clients, credentials, storage configs, requests and the emulator never show secrets."""
+    with Emulator() as emu:
+        asr = AsrClient(api_key=API_SECRET, endpoint=emu.asr.endpoint)
+        asr_pair = AsrClient("appid", API_SECRET, endpoint=emu.asr.endpoint)
+        rtc = RtcClient(
+            "AKLTid", API_SECRET, session_token="sts-session-token-value", endpoint=emu.url
+        )
+        storage = StorageConfig.s3_compatible(
+            bucket="bkt", access_key="AKIAstore", secret_key=STORE_SECRET
+        )
+        request = StartSegmentRequest(app_id="a", room_id="r", task_id="t", storage_config=storage)
+        objects = [
+            asr,
+            asr_pair,
+            rtc,
+            storage,
+            request,
+            storage.custom_config,
+            SpeechCredentials(api_key=API_SECRET),
+            OpenApiCredentials("AKLTid", API_SECRET, "sts-session-token-value"),
+            StaticProvider(OpenApiCredentials("AKLTid", API_SECRET)),
+            emu,
+            emu.credentials,
+        ]
+        for obj in objects:
+            assert_clean(repr(obj), str(obj))
+        assert STORE_SECRET in json.dumps(request.to_dict())  # the body itself must carry it
+        asr.close()
+        asr_pair.close()
+        rtc.close()
+
+
+def test_exceptions_hold_no_secret() -> None:
+    """Auth failures, signature failures, transport errors and validation errors hold no secret."""
+    caught: list[BaseException] = []
+    with Emulator() as emu:
+        with AsrClient(api_key=API_SECRET, endpoint=emu.asr.endpoint, max_retries=0) as bad:
+            with pytest.raises(errors.AuthenticationError) as info:
+                bad.recognize(HELLO)
+            caught.append(info.value)
+        with RtcClient(
+            emu.credentials.access_key_id, API_SECRET, endpoint=emu.url, max_retries=0
+        ) as wrong:
+            with pytest.raises(errors.SignatureError) as sig:
+                wrong.get_segment_task("a", "r", "t")
+            caught.append(sig.value)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with (
+        AsrClient(
+            api_key=API_SECRET, endpoint=f"http://127.0.0.1:{port}/flash", max_retries=0
+        ) as closed,
+        pytest.raises(errors.TransportError) as transport,
+    ):
+        closed.recognize(HELLO)
+    caught.append(transport.value)
+    with pytest.raises(errors.ValidationError) as invalid:
+        CustomConfig(vendor=99, bucket="b", access_key="AKIA", secret_key=STORE_SECRET)
+    caught.append(invalid.value)
+    with pytest.raises(errors.ValidationError) as invalid_id:
+        StorageConfig.s3_compatible(bucket="", access_key="AKIA", secret_key=STORE_SECRET)
+    caught.append(invalid_id.value)
+    with pytest.raises(errors.CallbackSignatureError) as cb:
+        body = {
+            "EventType": "x",
+            "EventData": "{}",
+            "EventTime": "1",
+            "EventId": "e",
+            "AppId": "a",
+            "Version": "v",
+            "Nonce": "n",
+        }
+        body["Signature"] = sign_callback(body, "another-secret")
+        parse_callback(body, Emulator().credentials.callback_secret)
+    caught.append(cb.value)
+    for exc in caught:
+        assert_error_clean(exc)
+
+
+def test_configuration_errors_hold_no_secret() -> None:
+    """Half-given credentials produce messages without the half that was given."""
+    with pytest.raises(errors.ConfigurationError) as info:
+        AsrClient(access_key=API_SECRET)
+    assert_error_clean(info.value)
+    with pytest.raises(errors.ConfigurationError) as info2:
+        RtcClient(secret_access_key=API_SECRET)
+    assert_error_clean(info2.value)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Any:
+    import os
+
+    full_env = {**os.environ, "VOLCENGINE_ECS_METADATA_DISABLED": "true", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "volcspeech", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_output_holds_no_secret(tmp_path: Path) -> None:
+    """The CLI at -vv, on success and on failure, prints no secret."""
+    ok = run_cli("-vv", "asr", "recognize", HELLO, "--emulator", "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    assert_clean(ok.stdout, ok.stderr)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    failed = run_cli(
+        "-vv",
+        "asr",
+        "recognize",
+        HELLO,
+        "--endpoint",
+        f"http://127.0.0.1:{port}/flash",
+        "--max-retries",
+        "0",
+        env={"VOLCSPEECH_API_KEY": API_SECRET},
+    )
+    assert failed.returncode != 0
+    assert "TransportError" in failed.stderr
+    assert_clean(failed.stdout, failed.stderr)
+    request = {
+        "AppId": "a",
+        "RoomId": "r",
+        "TaskId": "t",
+        "StorageConfig": {
+            "Type": 2,
+            "CustomConfig": {
+                "Vendor": 0,
+                "Bucket": "bkt",
+                "AccessKey": "AKIAstore",
+                "SecretKey": STORE_SECRET,
+            },
+        },
+    }
+    path = tmp_path / "req.json"
+    path.write_text(json.dumps(request))
+    rtc = run_cli(
+        "-vv",
+        "rtc",
+        "start-segment",
+        "--request",
+        str(path),
+        "--endpoint",
+        f"http://127.0.0.1:{port}",
+        env={"VOLCENGINE_ACCESS_KEY": "AKLTid", "VOLCENGINE_SECRET_KEY": API_SECRET},
+    )
+    assert rtc.returncode != 0
+    assert_clean(rtc.stdout, rtc.stderr)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda b: b.pop("Signature"),
+        lambda b: b.update(Signature=""),
+        lambda b: b.update(Signature=b["Signature"][:-1] + "0"),
+        lambda b: b.update(Signature=["not", "a", "string"]),
+        lambda b: b.update(EventData=b["EventData"].replace("demo-room", "demo-roon")),
+        lambda b: b.update(Nonce=b["Nonce"] + "x"),
+        lambda b: b.update(EventTime=b["EventTime"] + "0"),
+        lambda b: b.update(AppId="other-app"),
+    ],
+    ids=["missing", "empty", "one-digit", "wrong-type", "data", "nonce", "time", "app"],
+)
+def test_callback_verification_cannot_be_bypassed(mutate: Any) -> None:
+    """Any change to a signed callback, or a missing/odd signature, is refused."""
+    with Emulator() as emu, emu.rtc.client() as rtc:
+        room = emu.rtc.register_sample_room()
+        rtc.start_segment(
+            StartSegmentRequest(
+                app_id=room.app_id,
+                room_id=room.room_id,
+                task_id="sig-1",
+                storage_config=StorageConfig.tos(account_id="2100000000", bucket="segments"),
+            )
+        )
+        emu.rtc.wait_for_callbacks()
+        body = emu.rtc.take_callbacks()[0]
+        secret = emu.credentials.callback_secret
+    parse_callback(dict(body), secret)  # the original verifies
+    forged = dict(body)
+    mutate(forged)
+    with pytest.raises(errors.CallbackError):
+        parse_callback(forged, secret)
+    with pytest.raises(errors.CallbackSignatureError):
+        parse_callback(dict(body), secret + "x")
+    with pytest.raises(errors.ConfigurationError):
+        parse_callback(dict(body), "")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/a.wav",
+        "s3://bucket/a.wav",
+        "gopher://x/a",
+        "data:audio/wav;base64,UklGRg==",
+        "javascript:alert(1)",
+        "//example.com/a.wav",
+        "http:///no-host.wav",
+    ],
+)
+def test_non_http_audio_urls_are_refused_before_traffic(url: str) -> None:
+    """Audio URLs other than http(s) with a host are refused before any request is sent."""
+    with Emulator() as emu, emu.asr.client() as asr:
+        with pytest.raises(errors.InvalidAudioError):
+            asr.recognize(url)
+        assert emu.requests == []
