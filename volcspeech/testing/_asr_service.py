@@ -319,6 +319,11 @@ class _Truth:
     text: str
     utterances: tuple[dict[str, Any], ...]
 
+    @classmethod
+    def of(cls, registration: AsrRegistration) -> _Truth:
+        """The whole registered transcript."""
+        return cls(registration, registration.text, registration.utterances)
+
 
 @attrs.frozen
 class _Recording:
@@ -532,6 +537,24 @@ def _parse_body(stream: Any) -> tuple[Any, _Base64Sink | None]:
     if sink is not None:
         sink.finish()
     return body, sink
+
+
+def _decode_data(data: str, sink: _Base64Sink | None) -> bytes:
+    """The audio of ``audio.data``: already streamed into ``sink``, or short and inline."""
+    if sink is None:
+        sink = _Base64Sink(MAX_AUDIO_BYTES)
+        try:
+            sink.feed(data.encode("ascii"))
+        except UnicodeEncodeError:
+            sink.invalid = True
+        sink.finish()
+    elif data != _PLACEHOLDER:
+        raise _Refusal(INVALID, "invalid request: a field other than audio.data is too long")
+    if sink.invalid:
+        raise _Refusal(INVALID, "invalid request: audio.data is not valid base64")
+    if sink.too_large:
+        raise _Refusal(INVALID, "invalid request: audio larger than 100 MB")
+    return bytes(sink.out)
 
 
 # --- request validation -------------------------------------------------------------
@@ -892,7 +915,7 @@ class AsrService:
             reg = self._by_sha.get(audio.sha256)
             recordings = list(self._recordings.values())
         if reg is not None:
-            return _Truth(reg, reg.text, reg.utterances)
+            return _Truth.of(reg)
         if audio.pcm is None:
             return None
         for rec in recordings:
@@ -941,69 +964,48 @@ class AsrService:
         log_id = _log_id()
         call: dict[str, Any] = {"request_id": request.header("X-Api-Request-Id")}
         try:
-            self._check_headers(request)
-            body, sink = _parse_body(request.body)
-            audio_fields, request_fields = _validate(body)
-            call["audio"] = {k: v for k, v in audio_fields.items() if k != "data"}
-            call["request"] = dict(request_fields)
-            truth_reg: AsrRegistration | None = None
-            if "url" in audio_fields:
-                call["url"] = audio_fields["url"]
-                data, truth_reg = self._fetch(audio_fields["url"])
-            elif sink is not None:
-                if audio_fields["data"] != _PLACEHOLDER:
-                    raise _Refusal(
-                        INVALID, "invalid request: a field other than audio.data is too long"
-                    )
-                if sink.invalid:
-                    raise _Refusal(INVALID, "invalid request: audio.data is not valid base64")
-                if sink.too_large:
-                    raise _Refusal(INVALID, "invalid request: audio larger than 100 MB")
-                data = bytes(sink.out)
-            else:
-                small = _Base64Sink(MAX_AUDIO_BYTES)
-                try:
-                    small.feed(audio_fields["data"].encode("ascii"))
-                except UnicodeEncodeError:
-                    small.invalid = True
-                small.finish()
-                if small.invalid:
-                    raise _Refusal(INVALID, "invalid request: audio.data is not valid base64")
-                data = bytes(small.out)
-            if data is None:
-                # A URL registered with a transcript only.
-                assert truth_reg is not None
-                duration = truth_reg.duration_ms or 0
-                truth = _Truth(truth_reg, truth_reg.text, truth_reg.utterances)
-                payload = self._render(truth, duration, request_fields)
-                self._record(call, OK, log_id)
-                return self._answer(200, OK, "OK", log_id, payload)
-            call["audio_sha256"] = digest = hashlib.sha256(data).hexdigest()
-            call["audio_size"] = len(data)
-            if not data:
-                raise _Refusal(EMPTY, "empty audio")
-            audio = _analyze(data, audio_fields, digest)
-            if audio.duration_ms > MAX_DURATION_MS:
-                raise _Refusal(INVALID, "invalid request: audio longer than 2 h")
-            if audio.pcm is not None and _NONZERO.search(audio.pcm) is None:
-                self._record(call, SILENT, log_id)
-                duration = audio.duration_ms
-                silent = {
-                    "audio_info": {"duration": duration},
-                    "result": {"additions": {"duration": str(duration)}, "text": ""},
-                }
-                return self._answer(200, SILENT, "silent audio", log_id, silent)
-            found: _Truth | None
-            if truth_reg is not None and truth_reg.has_truth:
-                found = _Truth(truth_reg, truth_reg.text, truth_reg.utterances)
-            else:
-                found = self._truth(audio)
-            payload = self._render(found, audio.duration_ms, request_fields)
+            code, payload = self._recognize(request, call)
         except _Refusal as refusal:
             self._record(call, refusal.code, log_id)
             return self._answer(refusal.http_status, refusal.code, refusal.message, log_id)
-        self._record(call, OK, log_id)
-        return self._answer(200, OK, "OK", log_id, payload)
+        self._record(call, code, log_id)
+        return self._answer(200, code, "OK" if code == OK else "silent audio", log_id, payload)
+
+    def _recognize(
+        self, request: EmulatorRequest, call: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """(status code, body) of a request; fills ``call`` for the log as it learns."""
+        self._check_headers(request)
+        body, sink = _parse_body(request.body)
+        audio_fields, request_fields = _validate(body)
+        call["audio"] = {k: v for k, v in audio_fields.items() if k != "data"}
+        call["request"] = dict(request_fields)
+        registration: AsrRegistration | None = None
+        if "url" in audio_fields:
+            call["url"] = audio_fields["url"]
+            data, registration = self._fetch(audio_fields["url"])
+        else:
+            data = _decode_data(audio_fields["data"], sink)
+        if data is None:  # a URL registered with a transcript only
+            assert registration is not None
+            duration = registration.duration_ms or 0
+            return OK, self._render(_Truth.of(registration), duration, request_fields)
+        call["audio_sha256"] = digest = hashlib.sha256(data).hexdigest()
+        call["audio_size"] = len(data)
+        if not data:
+            raise _Refusal(EMPTY, "empty audio")
+        audio = _analyze(data, audio_fields, digest)
+        if audio.duration_ms > MAX_DURATION_MS:
+            raise _Refusal(INVALID, "invalid request: audio longer than 2 h")
+        duration = audio.duration_ms
+        if audio.pcm is not None and _NONZERO.search(audio.pcm) is None:
+            result = {"additions": {"duration": str(duration)}, "text": ""}
+            return SILENT, {"audio_info": {"duration": duration}, "result": result}
+        if registration is not None and registration.has_truth:
+            truth: _Truth | None = _Truth.of(registration)
+        else:
+            truth = self._truth(audio)
+        return OK, self._render(truth, duration, request_fields)
 
     def _record(self, call: dict[str, Any], code: int, log_id: str) -> None:
         with self._lock:
