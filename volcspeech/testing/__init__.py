@@ -10,6 +10,8 @@ the fixtures ``volcspeech_emulator`` and ``volcspeech_no_retry_sleep``.
 from __future__ import annotations
 
 from .._http import is_testing, set_testing
+from ._asr_service import AsrCall, AsrRegistration, AsrService
+from ._callback_sender import CallbackDelivery
 from ._emulator import (
     Emulator,
     EmulatorApp,
@@ -21,8 +23,22 @@ from ._emulator import (
     Service,
     TestCredentials,
 )
+from ._rtc_service import EmulatedSegment, RtcService
+from ._sample import (
+    SampleRoom,
+    SampleTrack,
+    SampleUtterance,
+    SampleWord,
+    load_sample_room,
+)
+from ._storage_service import StorageService
 
 __all__ = [
+    "AsrCall",
+    "AsrRegistration",
+    "AsrService",
+    "CallbackDelivery",
+    "EmulatedSegment",
     "Emulator",
     "EmulatorApp",
     "EmulatorRequest",
@@ -30,8 +46,21 @@ __all__ = [
     "Fault",
     "FaultQueue",
     "RecordedRequest",
+    "RtcService",
+    "SampleRoom",
+    "SampleTrack",
+    "SampleUtterance",
+    "SampleWord",
     "Service",
+    "StorageService",
     "TestCredentials",
     "is_testing",
+    "load_sample_room",
     "set_testing",
 ]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj
