@@ -123,17 +123,13 @@ class AudioInfo:
 # --- readers ---------------------------------------------------------------------
 
 
-class _Window(io.RawIOBase):
-    """A read-only, seekable view of ``size`` bytes of ``raw`` starting at ``start``."""
+class _Reader(io.RawIOBase):
+    """A read-only, seekable reader of ``size`` bytes; subclasses fill ``readinto``."""
 
-    def __init__(self, raw: Any, start: int, size: int, *, owns: bool = False) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._raw = raw
-        self._start = start
         self._size = size
         self._pos = 0
-        self._owns = owns
-        self._readinto = getattr(raw, "readinto", None)
 
     def readable(self) -> bool:
         return True
@@ -148,6 +144,17 @@ class _Window(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
         self._pos = max(0, base + offset)
         return self._pos
+
+
+class _Window(_Reader):
+    """A view of ``size`` bytes of the file ``raw``, starting at ``start``."""
+
+    def __init__(self, raw: Any, start: int, size: int, *, owns: bool = False) -> None:
+        super().__init__(size)
+        self._raw = raw
+        self._start = start
+        self._owns = owns
+        self._readinto = getattr(raw, "readinto", None)
 
     def readinto(self, buffer: Any) -> int:
         want = min(len(buffer), self._size - self._pos)
@@ -170,27 +177,12 @@ class _Window(io.RawIOBase):
         super().close()
 
 
-class _MemoryReader(io.RawIOBase):
-    """A seekable reader over a byte buffer that does not copy it."""
+class _MemoryReader(_Reader):
+    """A reader over a byte buffer that does not copy it."""
 
     def __init__(self, view: memoryview) -> None:
-        super().__init__()
+        super().__init__(len(view))
         self._view = view
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def readinto(self, buffer: Any) -> int:
         chunk = self._view[self._pos : self._pos + len(buffer)]
