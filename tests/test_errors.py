@@ -37,6 +37,8 @@ def test_input_errors_are_value_errors() -> None:
         (5500123, 500, e.ServerError),  # the doc's "550xxxx" (seven digits)
         (45009999, 400, e.InvalidRequestError),
         (None, 401, e.AuthenticationError),
+        (45000010, 401, e.AuthenticationError),  # undocumented auth code, HTTP status decides
+        (45000001, 403, e.AuthenticationError),
         (None, 403, e.AuthenticationError),
         (None, 429, e.RateLimitError),
         (None, 502, e.ServerError),

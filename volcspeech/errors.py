@@ -314,6 +314,9 @@ def asr_error_class(code: int | None, http_status: int | None = None) -> type[AP
     Returns:
         The most specific :class:`APIError` subclass.
     """
+    # Refused credentials: the service answers 401/403 with an undocumented code.
+    if http_status in (401, 403):
+        return AuthenticationError
     if code is not None:
         if code in _ASR_CODES:
             return _ASR_CODES[code]

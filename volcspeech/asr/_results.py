@@ -391,12 +391,8 @@ def read_answer(response: requests.Response, request_id: str) -> Transcript:
         body = _json_body(response)
     except ValueError:
         body = None
-    if http_status in (401, 403):
-        # Credentials refused: whatever the code (the service's auth codes are
-        # not documented), this is what the caller must fix.
-        cls: type[errors.APIError] = errors.AuthenticationError
-    else:
-        cls = errors.asr_error_class(code, http_status)
+    # 401/403 map to AuthenticationError whatever the (undocumented) code.
+    cls = errors.asr_error_class(code, http_status)
     if not message:
         message = (
             f"unexpected status code {code}"

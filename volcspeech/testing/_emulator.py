@@ -514,7 +514,7 @@ class Emulator:
     Use as a context manager (or call :meth:`start` / :meth:`stop`)::
 
         with Emulator() as emu:
-            asr = emu.asr_client()
+            asr = emu.asr.client()
             ...
 
     Args:
