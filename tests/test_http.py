@@ -347,3 +347,37 @@ def test_errors_pickle_round_trip() -> None:
     assert t.request_id == "Q"
     v = pickle.loads(pickle.dumps(errors.InvalidAudioError("bad", field="audio")))
     assert v.field == "audio"
+
+
+def test_environment_proxies_are_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proxy variables apply to volcspeech's own session, read once per host, NO_PROXY included."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "skip.example.com")
+    client = HttpClient()
+    env = client._environment("https://openspeech.bytedance.com/api/v3/x")
+    assert env["proxies"]["https"] == "http://proxy.internal:3128"
+    monkeypatch.setenv("HTTPS_PROXY", "http://changed:1")
+    assert client._environment("https://openspeech.bytedance.com/other") is env  # cached
+    assert "https" not in client._environment("https://skip.example.com/")["proxies"]
+    assert client.session.trust_env is False
+
+
+def test_proxy_is_really_used(server: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request to an unreachable host goes through the HTTP_PROXY from the environment."""
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = HttpClient(retry=RetryPolicy(attempts=1))
+    spec = RequestSpec("POST", "http://asr.invalid/echo", body=b"abcd")
+    assert client.call(lambda: spec, handle) == {"size": 4}
+    assert server.requests[0].path.endswith("asr.invalid/echo")
+
+
+def test_callers_session_keeps_its_own_environment_handling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A session passed in is left as it is: requests resolves its environment itself."""
+    session = requests.Session()
+    client = HttpClient(session=session)
+    assert client._environment("https://x.example.com/") == {}
+    assert session.trust_env is True
