@@ -302,8 +302,8 @@ class HttpClient:
                     found = probe.merge_environment_settings(key + "/", {}, None, None, None)
                 finally:
                     probe.close()
-                found.pop("stream", None)
-                self._env_cache[key] = cached = found
+                cached = {k: v for k, v in found.items() if k != "stream"}
+                self._env_cache[key] = cached
         return cached
 
     def close(self) -> None:
