@@ -31,8 +31,6 @@ def _read_version() -> str:
         return "0.0.0+unknown"
 
 
-__version__ = _read_version()
-
 # name -> module that defines it
 _LAZY = {
     "APIError": "volcspeech.errors",
@@ -46,6 +44,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    __version__: str
     from ._http import RetryPolicy, Timeout
     from ._log import RedactingFilter
     from .asr import AsrClient
@@ -55,6 +54,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # importlib.metadata is slow to import: read it on demand
+        version = _read_version()
+        globals()["__version__"] = version
+        return version
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'volcspeech' has no attribute {name!r}")
