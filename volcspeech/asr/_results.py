@@ -230,14 +230,20 @@ def _field(obj: Mapping[str, Any], key: str, where: str, kind: type, default: An
         if isinstance(value, float) and value.is_integer():
             return int(value)
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+            try:
+                return int(value)
+            except ValueError:  # "²" and "--1" pass isdigit(); int() refuses > 4300 digits
+                raise _Malformed(f"{where}.{key} is not an integer: {value[:40]!r}") from None
         if isinstance(value, bool) or not isinstance(value, int):
             raise _Malformed(f"{where}.{key} is not an integer: {value!r}")
         return value
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _Malformed(f"{where}.{key} is not a number: {value!r}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # a JSON integer beyond the float range
+            raise _Malformed(f"{where}.{key} is too large for a number") from None
     if not isinstance(value, kind):
         raise _Malformed(f"{where}.{key} is not a {kind.__name__}: {value!r}")
     return value

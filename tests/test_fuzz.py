@@ -1,0 +1,1019 @@
+"""Fuzzing with hypothesis: parsers of untrusted input raise only volcspeech errors.
+
+Targets: the ASR answer reader, RTC callback parsing and signature checks,
+audio sniffing (the client's and the emulator's), the RTC models'
+``from_dict`` and ``RecognitionOptions``, and subtitles (which must always
+parse back with ``srt`` and ``webvtt-py``). Each property test counts the
+examples it ran; the module prints the totals when it finishes.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import datetime as dt
+import io
+import json
+import string
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import attrs
+import pytest
+import requests
+import requests.structures
+import srt
+import webvtt
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from volcspeech import errors
+from volcspeech._subtitles import Cue
+from volcspeech.asr import RecognitionOptions, Transcript, Utterance, Word
+from volcspeech.asr._options import SensitiveWordsFilter
+from volcspeech.pipeline import Gap, RoomUtterance, RoomWord
+from volcspeech.rtc import (
+    CustomConfig,
+    Segment,
+    SegmentControl,
+    SegmentFieldMapping,
+    SegmentTask,
+    StartSegmentRequest,
+    StopSegmentRequest,
+    StorageConfig,
+    Stream,
+    TargetStreams,
+    TosConfig,
+    UpdateSegmentRequest,
+    VeImageXConfig,
+    VodConfig,
+    sign_callback,
+)
+from volcspeech.rtc._callbacks import SEGMENT_EVENT_TYPE, SIGNED_FIELDS
+from volcspeech.rtc._models import StorageType, Vendor
+from volcspeech.testing import Emulator
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# --- bookkeeping -----------------------------------------------------------------------
+
+#: Examples run per fuzz target (hypothesis' generated ones plus explicit @example cases).
+FUZZ_CASES: collections.Counter[str] = collections.Counter()
+
+
+def _count(target: str) -> None:
+    FUZZ_CASES[target] += 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_fuzz_cases(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print how many fuzz cases each target ran once the module is done."""
+    FUZZ_CASES.clear()
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None or not FUZZ_CASES:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.ensure_newline()
+        reporter.write_line(f"fuzz cases run: {sum(FUZZ_CASES.values())}")
+        for target, runs in sorted(FUZZ_CASES.items()):
+            reporter.write_line(f"  {target}: {runs}")
+
+
+def fuzz(max_examples: int) -> Callable[[F], F]:
+    """Hypothesis settings for this module: no deadline, no example database."""
+    return settings(  # type: ignore[no-any-return]
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+            HealthCheck.large_base_example,
+        ],
+    )
+
+
+# --- shared strategies ------------------------------------------------------------------
+
+#: Text that may hold lone surrogates (JSON can carry them as ``\ud800`` escapes).
+WILD_TEXT = st.text(
+    st.characters(exclude_categories=()) | st.sampled_from(["\ud800", "\udfff", "\x00", "\n"]),
+    max_size=20,
+)
+#: Ordinary (UTF-8 encodable) text.
+PLAIN_TEXT = st.text(max_size=20)
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | WILD_TEXT
+#: Anything ``json.loads`` can return (NaN and infinities included, as Python's json reads them).
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(PLAIN_TEXT, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+#: Values that trip number and string coercions.
+ODD_VALUES = st.sampled_from(
+    [
+        "450",
+        "450.0",
+        " 12 ",
+        "-7",
+        "²",
+        "١٢",
+        "--1",
+        "1e3",
+        "",
+        " ",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "1e400",
+        "9" * 5000,
+        10**400,
+        -(10**400),
+        2**63,
+        -1,
+        0,
+        1e308,
+        -0.0,
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+        True,
+        False,
+        [],
+        {},
+        [1],
+        {"a": 1},
+    ]
+)
+ANY_VALUE = JSON_VALUES | ODD_VALUES
+#: A JSON text nested deeper than the interpreter's recursion limit.
+DEEP_JSON = "[" * 100_000
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=True)
+
+
+T = TypeVar("T")
+
+
+def _attempt(call: Callable[[], T], *expected: type[Exception]) -> T | Exception:
+    """``call()``'s result, or the exception it raised if that is one of ``expected``."""
+    try:
+        return call()
+    except expected as exc:
+        return exc
+
+
+# --- mutation of valid documents -------------------------------------------------------
+
+RETYPES: tuple[Callable[[Any], Any], ...] = (
+    str,
+    lambda v: [v],
+    lambda v: {"value": v},
+    lambda v: None,
+    _dumps,
+)
+
+
+def _slots(doc: Any) -> list[tuple[Any, Any]]:
+    """Every (container, key) pair of a JSON document, depth first."""
+    out: list[tuple[Any, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in list(node):
+                out.append((node, key))
+                walk(node[key])
+        elif isinstance(node, list):
+            for index in range(len(node)):
+                out.append((node, index))
+                walk(node[index])
+
+    walk(doc)
+    return out
+
+
+@st.composite
+def mutated(draw: st.DrawFn, base: Any, values: st.SearchStrategy[Any] = ANY_VALUE) -> Any:
+    """``base`` with 1-4 fields deleted, replaced by odd values, or retyped."""
+    doc = copy.deepcopy(base)
+    for _ in range(draw(st.integers(1, 4))):
+        slots = _slots(doc)
+        if not slots:
+            break
+        container, key = draw(st.sampled_from(slots))
+        how = draw(st.sampled_from(("delete", "replace", "retype", "add")))
+        if how == "delete":
+            del container[key]
+        elif how == "replace":
+            container[key] = draw(values)
+        elif how == "retype":
+            container[key] = draw(st.sampled_from(RETYPES))(container[key])
+        elif isinstance(container, dict):
+            container[draw(PLAIN_TEXT)] = draw(values)
+        else:
+            container.append(draw(values))
+    return doc
+
+
+# =========================================================================================
+# 1. ASR answers
+# =========================================================================================
+
+#: The response body of the vendor's flash API page.
+SEED_SAMPLE: dict[str, Any] = {
+    "audio_info": {"duration": 2499},
+    "result": {
+        "additions": {"duration": "2499"},
+        "text": "关闭透传。",
+        "utterances": [
+            {
+                "end_time": 1530,
+                "start_time": 450,
+                "text": "关闭透传。",
+                "words": [
+                    {"confidence": 0, "end_time": 770, "start_time": 450, "text": "关"},
+                    {"confidence": 0, "end_time": 970, "start_time": 770, "text": "闭"},
+                    {"confidence": 0, "end_time": 1210, "start_time": 1130, "text": "透"},
+                    {"confidence": 0, "end_time": 1530, "start_time": 1490, "text": "传"},
+                ],
+            }
+        ],
+    },
+}
+
+LATIN1_TEXT = st.text(st.characters(max_codepoint=0xFF), max_size=40)
+HEADER_TEXT = st.none() | LATIN1_TEXT | PLAIN_TEXT
+STATUS_HEADERS = st.one_of(
+    st.sampled_from(["20000000", "20000003"]),
+    st.none(),
+    st.sampled_from(
+        [
+            "45000001",
+            "45000002",
+            "45000151",
+            "55000031",
+            "55000000",
+            "55001234",
+            "",
+            " ",
+            "2e7",
+            "0x10",
+            "+20000000",
+            " 20000000 ",
+            "20_000_000",
+            "٢٠٠٠٠٠٠٠",
+            "9" * 5000,
+        ]
+    ),
+    st.integers().map(str),
+    LATIN1_TEXT,
+)
+HTTP_STATUSES = st.sampled_from([200, 200, 204, 301, 400, 401, 403, 429, 500, 503]) | st.integers(
+    100, 599
+)
+RETRY_AFTER = (
+    st.none()
+    | LATIN1_TEXT
+    | st.sampled_from(
+        [
+            "0",
+            "1.5",
+            "-3",
+            "nan",
+            "inf",
+            "1e400",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "Mon, 01 Jan 0001 00:00:00 +2359",
+            "Fri, 31 Dec 9999 23:59:59 -2359",
+        ]
+    )
+)
+ANSWER_DOCS = st.one_of(
+    mutated(SEED_SAMPLE),
+    JSON_VALUES,
+    st.just(SEED_SAMPLE),
+    st.fixed_dictionaries({}, optional={"result": ANY_VALUE, "audio_info": ANY_VALUE}),
+)
+ANSWER_BODIES = st.one_of(
+    ANSWER_DOCS.map(lambda doc: _dumps(doc).encode()),
+    st.binary(max_size=200),
+    st.sampled_from([b"", b"  \n", b"null", b"{}", b"[]", DEEP_JSON.encode(), b"\xff\xfe{}"]),
+)
+
+
+def _answer(status: int, headers: dict[str, str | None], body: bytes) -> requests.Response:
+    """A ``requests.Response`` as the HTTP layer would hand it to the reader."""
+    response = requests.Response()
+    response.status_code = status
+    response._content = body
+    response.headers = requests.structures.CaseInsensitiveDict(
+        {name: value for name, value in headers.items() if value is not None}
+    )
+    response.url = "http://127.0.0.1/api/v3/auc/bigmodel/recognize/flash"
+    return response
+
+
+@pytest.mark.parametrize("digits", ["²", "--1", "9" * 5000, "١٢"])
+def test_regression_odd_digit_strings_in_times(digits: str) -> None:
+    """A time given as a digit-like string int() refuses is a ProtocolError, not a ValueError."""
+    body = {"result": {"utterances": [{"start_time": digits, "text": "x"}]}}
+    transcript = _attempt(lambda: Transcript.from_dict(body), errors.ProtocolError)
+    if isinstance(transcript, Transcript):
+        assert transcript.utterances[0].start_time == int(digits)
+    else:
+        assert "start_time" in str(transcript)
+
+
+def test_regression_huge_confidence() -> None:
+    """A confidence too large for a float is a ProtocolError, not an OverflowError."""
+    body = json.loads(
+        '{"result": {"utterances": [{"words": [{"confidence": 1%s}]}]}}' % ("0" * 400)
+    )
+    with pytest.raises(errors.ProtocolError, match="confidence"):
+        Transcript.from_dict(body)
+
+
+# =========================================================================================
+# 2. RTC callbacks
+# =========================================================================================
+
+SECRET = "fuzz-callback-secret"
+NOW = dt.datetime(2024, 5, 1, 8, 0, 0, tzinfo=dt.timezone.utc)
+
+FIELD_VALUES = WILD_TEXT | JSON_VALUES
+ENVELOPE_KEYS = (*SIGNED_FIELDS, "Noce", "Signature")
+ENVELOPES = st.builds(
+    lambda fields, extra: {**extra, **fields},
+    st.fixed_dictionaries({}, optional=dict.fromkeys(ENVELOPE_KEYS, FIELD_VALUES)),
+    st.dictionaries(PLAIN_TEXT, JSON_VALUES, max_size=3),
+)
+CALLBACK_BODIES = st.one_of(
+    ENVELOPES,
+    ENVELOPES.map(lambda e: _dumps(e).encode()),
+    ENVELOPES.map(lambda e: json.dumps(e, ensure_ascii=False)),
+    st.binary(max_size=200),
+    WILD_TEXT,
+    JSON_VALUES,
+    JSON_VALUES.map(_dumps),
+    st.sampled_from([DEEP_JSON, DEEP_JSON.encode(), "{" * 100_000, b"", "null", 7, None]),
+)
+MAX_AGES = st.none() | st.floats(min_value=0, max_value=1e12)
+NOWS = st.just(NOW) | st.floats(min_value=-1e12, max_value=1e12) | st.datetimes()
+
+#: ``EventTime`` values: valid RFC 3339, epoch digits, near-misses and junk.
+EVENT_TIMES = st.one_of(
+    st.datetimes(timezones=st.just(dt.timezone.utc)).map(
+        lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    ),
+    st.integers(0, 10**40).map(str),
+    st.builds(
+        "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}{}{}".format,
+        st.integers(0, 9999),
+        st.integers(0, 99),
+        st.integers(0, 99),
+        st.integers(0, 99),
+        st.integers(0, 99),
+        st.integers(0, 99),
+        st.sampled_from(["", ".5", ".123456789"]),
+        st.sampled_from(["Z", "z", "+00:00", "-23:59", "+99:99", "+2400", "-0000", "+08:00"]),
+    ),
+    PLAIN_TEXT,
+)
+SEGMENT_KEYS = (
+    "AppId",
+    "BusinessId",
+    "RoomId",
+    "TaskId",
+    "UserId",
+    "StreamType",
+    "Identifier",
+    "Bucket",
+    "ObjectKey",
+    "FileName",
+    "Key",
+    "Url",
+    "URL",
+    "FileUrl",
+    "StartTime",
+    "Duration",
+    "Sequence",
+    "Seq",
+    "Index",
+)
+SEGMENT_VALUES = st.one_of(ANY_VALUE, st.integers(), st.floats(), PLAIN_TEXT)
+SEGMENT_DATA = st.fixed_dictionaries({}, optional=dict.fromkeys(SEGMENT_KEYS, SEGMENT_VALUES))
+EVENT_DATA = st.one_of(
+    SEGMENT_DATA.map(_dumps),
+    JSON_VALUES.map(_dumps),
+    PLAIN_TEXT,
+    st.sampled_from(["", " ", "{}", "[]", "null", DEEP_JSON]),
+)
+EVENT_TYPES = st.just(SEGMENT_EVENT_TYPE) | PLAIN_TEXT
+_DEFAULT_MAPPING = SegmentFieldMapping()
+MAPPINGS = st.sampled_from(
+    [
+        _DEFAULT_MAPPING,
+        attrs.evolve(_DEFAULT_MAPPING, start_time_unit="s"),
+        attrs.evolve(_DEFAULT_MAPPING, duration_unit="s"),
+        attrs.evolve(_DEFAULT_MAPPING, start_time_unit="s", duration_unit="s"),
+        attrs.evolve(_DEFAULT_MAPPING, object_key=("Key", "ObjectKey"), stream_type=("Index",)),
+    ]
+)
+
+
+@st.composite
+def signed_envelopes(
+    draw: st.DrawFn,
+    event_data: st.SearchStrategy[str] = EVENT_DATA,
+    event_types: st.SearchStrategy[str] = EVENT_TYPES,
+    secret: str = SECRET,
+) -> dict[str, Any]:
+    """A correctly signed envelope with arbitrary (UTF-8 encodable) field values."""
+    fields: dict[str, Any] = {
+        "EventType": draw(event_types),
+        "EventData": draw(event_data),
+        "EventTime": draw(EVENT_TIMES),
+        "EventId": draw(PLAIN_TEXT),
+        "AppId": draw(PLAIN_TEXT),
+        "Version": draw(st.just("2023-11-01") | PLAIN_TEXT),
+        draw(st.sampled_from(["Nonce", "Noce"])): draw(PLAIN_TEXT),
+    }
+    signature = sign_callback(fields, secret)
+    fields["Signature"] = draw(st.sampled_from([signature, signature.upper(), f" {signature}\n"]))
+    extra = draw(st.dictionaries(st.text(min_size=1, max_size=8), JSON_VALUES, max_size=2))
+    return {**{k: v for k, v in extra.items() if k not in ENVELOPE_KEYS}, **fields}
+
+
+def _signed(event_data: str = "{}", secret: str = SECRET, **fields: str) -> dict[str, Any]:
+    """A correctly signed SegmentRealTimeData envelope; ``fields`` override the defaults."""
+    envelope = {
+        "EventType": SEGMENT_EVENT_TYPE,
+        "EventData": event_data,
+        "EventTime": "2024-05-01T08:00:00.123456789Z",
+        "EventId": "evt-1",
+        "AppId": "app",
+        "Version": "2023-11-01",
+        "Nonce": "4821",
+        **fields,
+    }
+    envelope["Signature"] = sign_callback(envelope, secret)
+    return envelope
+
+
+def _check_segment(segment: Segment) -> None:
+    assert isinstance(segment, Segment)
+    for name in ("room_id", "task_id", "user_id"):
+        assert isinstance(getattr(segment, name), str)
+    assert isinstance(segment.start_time_ms, int)
+    assert isinstance(segment.duration_ms, int)
+    assert isinstance(segment.stream_type, int)
+    assert segment.object_key is not None or segment.url is not None
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    """One emulator for the module, with the sample room registered."""
+    with Emulator() as emulator:
+        emulator.rtc.register_sample_room()
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def emulator_callbacks(emu: Emulator) -> list[dict[str, Any]]:
+    """The SegmentRealTimeData envelopes the emulator sends for the sample room."""
+    request = StartSegmentRequest(
+        app_id="demo-app",
+        room_id="demo-room",
+        task_id="fuzz-task",
+        storage_config=StorageConfig.tos(account_id="2100000000", bucket="segments"),
+        duration=20,
+    )
+    with emu.rtc.client() as client:
+        client.start_segment(request)
+    callbacks = emu.rtc.take_callbacks()
+    assert callbacks
+    return callbacks
+
+
+# =========================================================================================
+# 3. Audio sniffing
+# =========================================================================================
+
+AUDIO_DIR = Path(__file__).parent / "fixtures" / "audio"
+FIXTURE_AUDIO: dict[str, bytes] = {
+    path.name: path.read_bytes()
+    for path in sorted(AUDIO_DIR.iterdir())
+    if path.suffix in (".wav", ".mp3", ".ogg", ".flac")
+}
+AUDIO_NAMES = sorted(FIXTURE_AUDIO)
+HEADER_INTS = st.sampled_from([0, 1, 2, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF]) | st.integers(
+    0, 0xFFFFFFFF
+)
+
+
+@st.composite
+def corrupted_audio(draw: st.DrawFn) -> bytes:
+    """A fixture file with bytes flipped, cut, spliced, inserted or header ints overwritten."""
+    data = bytearray(FIXTURE_AUDIO[draw(st.sampled_from(AUDIO_NAMES))])
+    for _ in range(draw(st.integers(1, 4))):
+        if not data:
+            break
+        how = draw(st.sampled_from(("flip", "cut", "splice", "int", "insert")))
+        # Most of the structure lives in the first bytes: aim there half of the time.
+        position = draw(st.integers(0, min(len(data) - 1, 96)) | st.integers(0, len(data) - 1))
+        if how == "flip":
+            data[position] ^= draw(st.integers(1, 255))
+        elif how == "cut":
+            del data[position:]
+        elif how == "splice":
+            other = FIXTURE_AUDIO[draw(st.sampled_from(AUDIO_NAMES))]
+            data[:position] = other[:position]
+        elif how == "int":
+            width = draw(st.sampled_from((2, 4)))
+            value = draw(HEADER_INTS) & ((1 << (8 * width)) - 1)
+            data[position : position + width] = value.to_bytes(width, "little")
+        else:
+            data[position:position] = draw(st.binary(min_size=1, max_size=16))
+    return bytes(data)
+
+
+@st.composite
+def handmade_wavs(draw: st.DrawFn) -> bytes:
+    """A RIFF/WAVE file with arbitrary ``fmt `` values, chunk sizes and chunk order."""
+    small = st.integers(0, 8) | st.integers(0, 0xFFFF)
+    fmt = struct.pack(
+        "<HHIIHH",
+        draw(st.sampled_from([1, 3, 0xFFFE]) | st.integers(0, 0xFFFF)),
+        draw(small),
+        draw(st.sampled_from([0, 1, 8000, 16000, 48000, 0xFFFFFFFF]) | st.integers(0, 2**32 - 1)),
+        draw(st.integers(0, 2**32 - 1)),
+        draw(small),
+        draw(st.sampled_from([0, 8, 16, 24, 32]) | st.integers(0, 0xFFFF)),
+    )
+    fmt += draw(st.binary(max_size=8))
+    pcm = draw(st.binary(max_size=3000) | st.just(FIXTURE_AUDIO["hello.wav"][44:4044]))
+    chunks = [
+        (b"fmt ", draw(st.just(len(fmt)) | HEADER_INTS), fmt),
+        (b"data", draw(st.just(len(pcm)) | HEADER_INTS), pcm),
+    ]
+    if draw(st.booleans()):
+        junk = draw(st.binary(max_size=30))
+        chunks.append((b"LIST", draw(st.just(len(junk)) | HEADER_INTS), junk))
+    ordered = draw(st.permutations(chunks))
+    body = b"WAVE" + b"".join(cid + struct.pack("<I", size) + raw for cid, size, raw in ordered)
+    riff_size = draw(st.just(len(body)) | HEADER_INTS)
+    return b"RIFF" + struct.pack("<I", riff_size) + body
+
+
+@st.composite
+def handmade_mp3_ogg(draw: st.DrawFn) -> bytes:
+    """ID3 tags, MPEG frame syncs and Ogg pages with random headers and payloads."""
+    kind = draw(st.sampled_from(("id3", "sync", "ogg")))
+    tail = draw(st.binary(max_size=600))
+    if kind == "id3":
+        size = bytes(draw(st.lists(st.integers(0, 127), min_size=4, max_size=4)))
+        return b"ID3" + draw(st.binary(min_size=3, max_size=3)) + size + tail
+    if kind == "sync":
+        frames = draw(
+            st.lists(
+                st.binary(min_size=3, max_size=3).map(lambda h: b"\xff" + h)
+                | st.binary(max_size=8),
+                max_size=6,
+            )
+        )
+        return b"".join(frames) + tail
+    head = draw(st.binary(min_size=22, max_size=22)) + bytes([draw(st.integers(0, 255))])
+    packet = draw(st.sampled_from([b"OpusHead", b"\x01vorbis", b"\x7fFLAC", b""]))
+    return b"OggS" + head + packet + tail
+
+
+AUDIO_BYTES = st.one_of(
+    corrupted_audio(), handmade_wavs(), handmade_mp3_ogg(), st.binary(max_size=300)
+)
+AUDIO_OPTIONS = st.builds(
+    RecognitionOptions,
+    format=st.none() | st.sampled_from(["wav", "mp3", "ogg", "raw"]),
+    codec=st.none() | st.sampled_from(["raw", "opus"]),
+    rate=st.none() | st.sampled_from([8000, 16000]) | st.integers(1, 2**40),
+    bits=st.none() | st.just(16),
+    channel=st.none() | st.sampled_from([1, 2]),
+)
+
+
+class _Pipe(io.RawIOBase):
+    """A readable, non-seekable binary stream (like a pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
+
+
+def _audio_input(data: bytes, kind: str) -> Any:
+    if kind == "bytearray":
+        return bytearray(data)
+    if kind == "memoryview":
+        return memoryview(data)
+    if kind == "file":
+        return io.BytesIO(data)
+    if kind == "file at an offset":
+        stream = io.BytesIO(b"junk" + data)
+        stream.seek(4)
+        return stream
+    if kind == "pipe":
+        return _Pipe(data)
+    return data
+
+
+AUDIO_KINDS = st.sampled_from(
+    ["bytes", "bytearray", "memoryview", "file", "file at an offset", "pipe"]
+)
+
+
+FLASH_PATH = "/api/v3/auc/bigmodel/recognize/flash"
+VALID_ASR_BODY: dict[str, Any] = {
+    "user": {"uid": "fuzz"},
+    "audio": {"format": "wav", "data": "UklGRg=="},
+    "request": {"model_name": "bigmodel", "enable_itn": True, "corpus": {"context": "{}"}},
+}
+
+
+def _assert_flash_answers(emu: Emulator, body: bytes) -> None:
+    credentials = emu.credentials
+    headers = {
+        "X-Api-App-Key": credentials.app_key,
+        "X-Api-Access-Key": credentials.access_key,
+        "X-Api-Resource-Id": "volc.bigasr.auc_turbo",
+        "X-Api-Request-Id": "fuzz-request",
+        "X-Api-Sequence": "-1",
+        "Content-Type": "application/json",
+    }
+    answer = requests.post(emu.url + FLASH_PATH, data=body, headers=headers, timeout=30)
+    assert answer.status_code < 500, answer.text[:300]
+    assert answer.headers.get("X-Api-Status-Code")
+
+
+# =========================================================================================
+# 4. RTC models and recognition options
+# =========================================================================================
+
+IDS = st.from_regex(r"[a-zA-Z0-9_@\-\.]{1,128}", fullmatch=True)
+NONBLANK = st.text(min_size=1, max_size=20).filter(lambda s: bool(s.strip()))
+OPT_BOOL = st.none() | st.booleans()
+REGIONS = st.none() | st.integers(0, 30) | st.integers(0, 2**63)
+
+TOS = st.builds(TosConfig, account_id=NONBLANK, bucket=NONBLANK, region=REGIONS)
+VOD = st.builds(
+    VodConfig,
+    account_id=NONBLANK,
+    space=NONBLANK,
+    region=REGIONS,
+    storage_class=st.none() | st.integers(1, 3),
+    auto_set_file_extension=OPT_BOOL,
+)
+CUSTOM = st.builds(
+    CustomConfig,
+    bucket=NONBLANK,
+    access_key=NONBLANK,
+    secret_key=NONBLANK,
+    vendor=st.none() | st.sampled_from(list(Vendor)) | st.integers(0, 4),
+    region=REGIONS,
+)
+VEIMAGEX = st.builds(VeImageXConfig, account_id=NONBLANK, service_id=NONBLANK, region=REGIONS)
+SEGMENT_STORAGE = st.one_of(
+    st.builds(
+        lambda kind, config: StorageConfig(type=kind, tos_config=config),
+        st.sampled_from([None, 0, StorageType.TOS]),
+        TOS,
+    ),
+    st.builds(lambda c: StorageConfig(type=StorageType.CUSTOM, custom_config=c), CUSTOM),
+)
+STORAGE = st.one_of(
+    SEGMENT_STORAGE,
+    st.builds(lambda c: StorageConfig(type=StorageType.VOD, vod_config=c), VOD),
+    st.builds(lambda c: StorageConfig(type=StorageType.VEIMAGEX, veimagex_config=c), VEIMAGEX),
+)
+STREAM = st.builds(
+    Stream,
+    IDS,
+    stream_type=st.none() | st.sampled_from([0, 1]),
+    index=st.none() | st.integers(0, 20) | st.integers(0, 2**40),
+)
+
+
+def _unique_indexes(streams: list[Stream]) -> TargetStreams:
+    seen: set[int] = set()
+    out = []
+    for stream in streams:
+        if stream.index is not None and stream.index in seen:
+            stream = attrs.evolve(stream, index=None)
+        if stream.index is not None:
+            seen.add(stream.index)
+        out.append(stream)
+    return TargetStreams(tuple(out))
+
+
+TARGETS = st.lists(STREAM, max_size=17).map(_unique_indexes)
+CONTROL = st.builds(
+    SegmentControl,
+    align=OPT_BOOL,
+    mixed=OPT_BOOL,
+    ignore_silence=OPT_BOOL,
+    redundant_duration=st.none() | st.integers(0, 10**9),
+)
+START = st.builds(
+    StartSegmentRequest,
+    app_id=IDS,
+    room_id=IDS,
+    task_id=IDS,
+    storage_config=SEGMENT_STORAGE,
+    business_id=st.none() | IDS,
+    max_idle_time=st.none() | st.integers(1, 86400),
+    target_streams=st.none() | TARGETS,
+    duration=st.none() | st.integers(1, 600),
+    control=st.none() | CONTROL,
+    identifier=st.none() | IDS,
+    handle=OPT_BOOL,
+)
+UPDATE = st.builds(
+    UpdateSegmentRequest,
+    app_id=IDS,
+    room_id=IDS,
+    task_id=IDS,
+    business_id=st.none() | IDS,
+    duration=st.none() | st.integers(1, 600),
+    handle=OPT_BOOL,
+    identifier=st.none() | IDS,
+)
+STOP = st.builds(
+    StopSegmentRequest, app_id=IDS, room_id=IDS, task_id=IDS, business_id=st.none() | IDS
+)
+
+#: Valid instances of every model with ``from_dict``/``to_dict``.
+VALID_MODELS: dict[type, st.SearchStrategy[Any]] = {
+    TosConfig: TOS,
+    VodConfig: VOD,
+    CustomConfig: CUSTOM,
+    VeImageXConfig: VEIMAGEX,
+    StorageConfig: STORAGE,
+    Stream: STREAM,
+    TargetStreams: TARGETS,
+    SegmentControl: CONTROL,
+    StartSegmentRequest: START,
+    UpdateSegmentRequest: UPDATE,
+    StopSegmentRequest: STOP,
+}
+#: The wire keys each model reads.
+MODEL_KEYS: dict[type, tuple[str, ...]] = {
+    TosConfig: ("AccountId", "Region", "Bucket"),
+    VodConfig: ("AccountId", "Region", "Space", "StorageClass", "AutoSetFileExtension"),
+    CustomConfig: ("Vendor", "Region", "Bucket", "AccessKey", "SecretKey"),
+    VeImageXConfig: ("AccountId", "Region", "ServiceId"),
+    StorageConfig: ("Type", "TosConfig", "VodConfig", "CustomConfig", "VeImageXConfig"),
+    Stream: ("Index", "UserId", "StreamType"),
+    TargetStreams: ("StreamList",),
+    SegmentControl: ("Align", "Mixed", "IgnoreSilence", "RedundantDuration"),
+    StartSegmentRequest: (
+        "AppId",
+        "BusinessId",
+        "RoomId",
+        "TaskId",
+        "MaxIdleTime",
+        "TargetStreams",
+        "Duration",
+        "StorageConfig",
+        "Control",
+        "Identifier",
+        "Handle",
+    ),
+    UpdateSegmentRequest: (
+        "AppId",
+        "BusinessId",
+        "RoomId",
+        "TaskId",
+        "Duration",
+        "Handle",
+        "Identifier",
+    ),
+    StopSegmentRequest: ("AppId", "BusinessId", "RoomId", "TaskId"),
+    SegmentTask: (
+        "Status",
+        "StartTime",
+        "EndTime",
+        "StopReason",
+        "Duration",
+        "Handle",
+        "Identifier",
+        "MaxIdleTime",
+        "TargetStreams",
+        "StorageConfig",
+        "Control",
+    ),
+}
+MODEL_VALUES = st.one_of(ANY_VALUE, IDS, st.integers(-5, 700), st.lists(ANY_VALUE, max_size=3))
+
+
+def _shaped(cls: type) -> st.SearchStrategy[dict[str, Any]]:
+    """Dicts with (some of) the model's own keys, holding arbitrary values."""
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(MODEL_KEYS[cls], MODEL_VALUES))
+
+
+def _task_dict(request: StartSegmentRequest) -> dict[str, Any]:
+    return {**request.to_dict(), "Status": 2, "StartTime": 1714550400000, "EndTime": 0}
+
+
+def _model_payloads(cls: type) -> st.SearchStrategy[Any]:
+    valid = (
+        START.map(_task_dict)
+        if cls is SegmentTask
+        else VALID_MODELS[cls].map(lambda m: m.to_dict())
+    )
+    return st.one_of(
+        JSON_VALUES,
+        _shaped(cls),
+        valid.flatmap(lambda doc: mutated(doc, MODEL_VALUES)),
+    )
+
+
+MODEL_CLASSES = list(MODEL_KEYS)
+
+
+OPTION_NAMES = [a.name for a in attrs.fields(RecognitionOptions)]
+OPTION_VALUES = st.one_of(
+    ANY_VALUE,
+    st.sampled_from(
+        [
+            "wav",
+            "raw",
+            "opus",
+            "bigmodel",
+            16,
+            16.0,
+            1,
+            1.0,
+            2,
+            300,
+            5000,
+            16000,
+            '{"hotwords":[{"word":"x"}]}',
+            "[]",
+            DEEP_JSON,
+            b"bytes",
+            object(),
+        ]
+    ),
+    st.builds(SensitiveWordsFilter, filter_with_signed=st.lists(NONBLANK, max_size=2)),
+    st.dictionaries(st.text(max_size=8) | st.integers(), ANY_VALUE, max_size=3),
+)
+
+
+# =========================================================================================
+# 5. Subtitles
+# =========================================================================================
+
+SUB_PIECES = st.one_of(
+    st.text(max_size=12),
+    st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), min_size=1, max_size=12),
+    st.sampled_from(
+        [
+            "-->",
+            "--->",
+            "-- >",
+            "- >",
+            "<",
+            ">",
+            "&",
+            "&amp;",
+            "<v Bob>",
+            "<b>",
+            "\n",
+            "\n\n",
+            "\r\n",
+            " ",
+            "\t",
+            "\u3000",
+            "\u2028",
+            "\x85",
+            "\x0b",
+            "NOTE",
+            "WEBVTT",
+            "1",
+            "42",
+            "1:2:3",
+            "00:00:01,000 --> 00:00:02,000",
+            "00:00:01.000",
+            "。",
+            "\uff0c",
+            "\uff01",
+            "«",
+        ]
+    ),
+    st.text(string.ascii_letters + string.digits, min_size=30, max_size=120),
+)
+SUB_TEXT = st.lists(SUB_PIECES, max_size=8).map("".join)
+SPEAKERS = st.none() | SUB_TEXT | st.sampled_from(["alice", "Maria", "mixed", "1"])
+#: Millisecond times: small, typical and huge (beyond 100 hours).
+TIMES = st.integers(0, 5000) | st.integers(0, 10**7) | st.integers(0, 10**13)
+SIGNED_TIMES = TIMES | st.integers(-(10**6), 0)
+LIMITS = st.fixed_dictionaries(
+    {},
+    optional={
+        "max_line_chars": st.integers(1, 80),
+        "max_lines": st.integers(1, 4),
+        "max_cue_ms": st.integers(1, 20000),
+    },
+)
+
+
+def _ms(delta: dt.timedelta) -> int:
+    return delta // dt.timedelta(milliseconds=1)
+
+
+def _vtt_ms(stamp: Any) -> int:
+    seconds = (stamp.hours * 60 + stamp.minutes) * 60 + stamp.seconds
+    return int(seconds * 1000 + stamp.milliseconds)
+
+
+def assert_subtitles_parse(cues: Sequence[Cue], srt_text: str, vtt_text: str) -> None:
+    """Both files parse back, one entry per cue, with the cues' times and non-empty texts."""
+    for cue in cues:
+        assert 0 <= cue.start_ms < cue.end_ms
+        assert cue.text.strip(), cue
+    parsed = list(srt.parse(srt_text))
+    assert len(parsed) == len(cues)
+    for index, (entry, cue) in enumerate(zip(parsed, cues), start=1):
+        assert entry.index == index
+        assert _ms(entry.start) == cue.start_ms
+        assert _ms(entry.end) == cue.end_ms
+        assert entry.end > entry.start
+        assert entry.content.strip()
+        assert "-->" not in entry.content
+    captions = list(webvtt.from_buffer(io.StringIO(vtt_text)))
+    assert len(captions) == len(cues)
+    for caption, cue in zip(captions, cues):
+        assert _vtt_ms(caption.start_time) == cue.start_ms
+        assert _vtt_ms(caption.end_time) == cue.end_ms
+        assert caption.text.strip()
+
+
+@st.composite
+def cues(draw: st.DrawFn) -> Cue:
+    start = draw(TIMES)
+    return Cue(start, start + draw(st.integers(1, 10**6)), draw(SUB_TEXT), draw(SPEAKERS))
+
+
+WORD_TUPLES = st.lists(st.tuples(SUB_TEXT, SIGNED_TIMES, SIGNED_TIMES), max_size=12)
+
+
+@st.composite
+def utterances(draw: st.DrawFn) -> Utterance:
+    start, end = draw(SIGNED_TIMES), draw(SIGNED_TIMES)
+    words = tuple(
+        Word(text, a, b)
+        for text, a, b in draw(st.lists(st.tuples(SUB_TEXT, TIMES, TIMES), max_size=6))
+    )
+    additions = draw(st.none() | st.builds(lambda s: {"speaker": s}, SPEAKERS | st.integers()))
+    return Utterance(draw(SUB_TEXT), start, end, words, additions=additions)
+
+
+ROOM_WORDS = st.lists(
+    st.builds(RoomWord, SUB_TEXT, SIGNED_TIMES, SIGNED_TIMES, st.none() | st.floats()), max_size=6
+)
+ROOM_UTTERANCES = st.lists(
+    st.builds(
+        RoomUtterance,
+        user_id=SUB_TEXT | st.sampled_from(["alice", "mixed"]),
+        start_time=SIGNED_TIMES,
+        end_time=SIGNED_TIMES,
+        text=SUB_TEXT,
+        words=ROOM_WORDS.map(tuple),
+    ),
+    max_size=5,
+)
+GAPS = st.lists(
+    st.builds(
+        Gap,
+        user_id=st.sampled_from(["alice", "mixed", "bob -->"]),
+        start_time=SIGNED_TIMES,
+        end_time=SIGNED_TIMES,
+        sequence=st.none() | st.integers(0, 100),
+        reason=PLAIN_TEXT,
+        error_type=st.just("ServerError"),
+    ),
+    max_size=3,
+)
