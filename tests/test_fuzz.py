@@ -33,6 +33,7 @@ from volcspeech import errors
 from volcspeech._subtitles import Cue
 from volcspeech.asr import RecognitionOptions, Transcript, Utterance, Word
 from volcspeech.asr._options import SensitiveWordsFilter
+from volcspeech.asr._results import read_answer
 from volcspeech.pipeline import Gap, RoomUtterance, RoomWord
 from volcspeech.rtc import (
     CustomConfig,
@@ -341,6 +342,16 @@ def test_regression_huge_confidence() -> None:
     )
     with pytest.raises(errors.ProtocolError, match="confidence"):
         Transcript.from_dict(body)
+
+
+def test_regression_deeply_nested_answer() -> None:
+    """A success answer whose body nests deeper than the recursion limit is a ProtocolError."""
+    response = _answer(200, {"X-Api-Status-Code": "20000000"}, DEEP_JSON.encode())
+    with pytest.raises(errors.ProtocolError, match="not JSON"):
+        read_answer(response, "req-1")
+    error_answer = _answer(400, {"X-Api-Status-Code": "45000001"}, DEEP_JSON.encode())
+    with pytest.raises(errors.InvalidRequestError):
+        read_answer(error_answer, "req-1")
 
 
 # =========================================================================================

@@ -333,7 +333,11 @@ def _json_body(response: requests.Response) -> Any:
     content = response.content
     if not content or not content.strip():
         return None
-    return json.loads(content)
+    try:
+        return json.loads(content)
+    except RecursionError:
+        # Nested deeper than json can parse: as unreadable as malformed JSON.
+        raise ValueError("the body's JSON is nested too deeply") from None
 
 
 def read_answer(response: requests.Response, request_id: str) -> Transcript:
