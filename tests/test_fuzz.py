@@ -50,6 +50,7 @@ from volcspeech.rtc import (
     UpdateSegmentRequest,
     VeImageXConfig,
     VodConfig,
+    parse_callback,
     sign_callback,
 )
 from volcspeech.rtc._callbacks import SEGMENT_EVENT_TYPE, SIGNED_FIELDS
@@ -514,6 +515,24 @@ def emulator_callbacks(emu: Emulator) -> list[dict[str, Any]]:
     callbacks = emu.rtc.take_callbacks()
     assert callbacks
     return callbacks
+
+
+@pytest.mark.parametrize(
+    "body",
+    [DEEP_JSON, DEEP_JSON.encode(), "{" * 100_000, '{"a":' * 50_000],
+    ids=["str", "bytes", "objects", "values"],
+)
+def test_regression_deeply_nested_callback_body(body: Any) -> None:
+    """A callback body nested deeper than the recursion limit is a CallbackError."""
+    with pytest.raises(errors.CallbackError, match="not UTF-8 JSON"):
+        parse_callback(body, SECRET)
+
+
+def test_regression_deeply_nested_event_data() -> None:
+    """Signed EventData nested deeper than the recursion limit is a CallbackError."""
+    envelope = _signed(DEEP_JSON)
+    with pytest.raises(errors.CallbackError, match="EventData is not JSON"):
+        parse_callback(envelope, SECRET)
 
 
 # =========================================================================================

@@ -445,7 +445,8 @@ def _load_envelope(body: Body, max_body_size: int) -> Mapping[str, Any]:
         )
     try:
         parsed = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: nested deeper than json can parse (the body is untrusted).
         raise CallbackError("callback body is not UTF-8 JSON") from None
     if not isinstance(parsed, dict):
         raise CallbackError(f"callback body must be a JSON object, got {type(parsed).__name__}")
@@ -511,7 +512,7 @@ def parse_callback(
     if event_data.strip():
         try:
             data = json.loads(event_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise CallbackError("callback EventData is not JSON") from None
         if not isinstance(data, dict):
             raise CallbackError(
