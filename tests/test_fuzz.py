@@ -535,6 +535,27 @@ def test_regression_deeply_nested_event_data() -> None:
         parse_callback(envelope, SECRET)
 
 
+@pytest.mark.parametrize("field", [*SIGNED_FIELDS, "Signature"])
+def test_regression_lone_surrogates_in_callback_fields(field: str) -> None:
+    """A field holding a lone surrogate (a JSON ``\\ud800`` escape) is a CallbackError."""
+    envelope = _signed()
+    body = _dumps({**envelope, field: "\ud800" + envelope.get(field, "")})
+    assert "\\ud800" in body
+    with pytest.raises(errors.CallbackError):
+        parse_callback(body, SECRET)
+    with pytest.raises(errors.CallbackError):
+        parse_callback(json.loads(body), SECRET)
+
+
+def test_regression_lone_surrogate_secret() -> None:
+    """A secret key that is not valid Unicode is a ConfigurationError."""
+    envelope = _signed()
+    with pytest.raises(errors.ConfigurationError):
+        parse_callback(envelope, "secret\ud800")
+    with pytest.raises(errors.ConfigurationError):
+        sign_callback(envelope, "secret\ud800")
+
+
 # =========================================================================================
 # 3. Audio sniffing
 # =========================================================================================

@@ -74,6 +74,14 @@ def _nonce_value(fields: Mapping[str, Any]) -> Any:
     return None
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def sign_callback(fields: Mapping[str, Any], secret: str) -> str:
     """Compute a callback's ``Signature`` as the RTC service does.
 
@@ -86,11 +94,14 @@ def sign_callback(fields: Mapping[str, Any], secret: str) -> str:
         The lowercase hex SHA-256 of the sorted, concatenated values.
 
     Raises:
-        CallbackError: a signed field is missing or not a string.
-        ConfigurationError: ``secret`` is not a non-empty string.
+        CallbackError: a signed field is missing, not a string, or not valid
+            Unicode (a lone surrogate).
+        ConfigurationError: ``secret`` is not a non-empty string of valid Unicode.
     """
     if not isinstance(secret, str) or not secret:
         raise ConfigurationError("the callback secret key must be a non-empty string")
+    if not _is_utf8(secret):
+        raise ConfigurationError("the callback secret key must be valid Unicode text")
     values = []
     for name in SIGNED_FIELDS:
         value = _nonce_value(fields) if name == "Nonce" else fields.get(name)
@@ -99,6 +110,9 @@ def sign_callback(fields: Mapping[str, Any], secret: str) -> str:
                 "is missing" if value is None else f"must be a string, not {type(value).__name__}"
             )
             raise CallbackError(f"callback field {name} {problem}")
+        if not _is_utf8(value):
+            # A lone surrogate (a JSON \ud800 escape) has no UTF-8 form to hash.
+            raise CallbackError(f"callback field {name} is not valid Unicode text")
         values.append(value)
     values.append(secret)
     return hashlib.sha256("".join(sorted(values)).encode("utf-8")).hexdigest()
@@ -493,7 +507,7 @@ def parse_callback(
             field, or its ``EventData`` is not JSON.
         CallbackSignatureError: the signature does not match.
         StaleCallbackError: ``EventTime`` is older (or newer) than ``max_age``.
-        ConfigurationError: ``secret_key`` is empty.
+        ConfigurationError: ``secret_key`` is empty or not valid Unicode.
     """
     if not isinstance(secret_key, str) or not secret_key:
         raise ConfigurationError("the callback secret key must be a non-empty string")
@@ -502,7 +516,8 @@ def parse_callback(
     if not isinstance(signature, str) or not signature:
         raise CallbackError("callback field Signature is missing or not a string")
     expected = sign_callback(envelope, secret_key)
-    if not hmac.compare_digest(expected.encode("ascii"), signature.strip().lower().encode("utf-8")):
+    given = signature.strip().lower().encode("utf-8", "replace")
+    if not hmac.compare_digest(expected.encode("ascii"), given):
         raise CallbackSignatureError(
             "callback signature does not match (wrong secret key, or the body was altered)"
         )
