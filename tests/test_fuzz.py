@@ -53,7 +53,7 @@ from volcspeech.rtc import (
     parse_callback,
     sign_callback,
 )
-from volcspeech.rtc._callbacks import SEGMENT_EVENT_TYPE, SIGNED_FIELDS
+from volcspeech.rtc._callbacks import SEGMENT_EVENT_TYPE, SIGNED_FIELDS, parse_event_time
 from volcspeech.rtc._models import StorageType, Vendor
 from volcspeech.testing import Emulator
 
@@ -554,6 +554,28 @@ def test_regression_lone_surrogate_secret() -> None:
         parse_callback(envelope, "secret\ud800")
     with pytest.raises(errors.ConfigurationError):
         sign_callback(envelope, "secret\ud800")
+
+
+@pytest.mark.parametrize(
+    "event_time",
+    [
+        "9" * 30,
+        "1" + "0" * 400,
+        "99999999999999999",
+        "9999-12-31T23:59:59-23:59",
+        "0001-01-01T00:00:00+23:59",
+        "2024-01-01T00:00:00+99:99",
+        "2024-13-01T00:00:00Z",
+    ],
+)
+def test_regression_out_of_range_event_times(event_time: str) -> None:
+    """An EventTime outside the datetime range reads as unknown, not as an OverflowError."""
+    with pytest.raises(ValueError, match=r"."):
+        parse_event_time(event_time)
+    fields = _signed(EventTime=event_time)
+    assert parse_callback(fields, SECRET).event_time is None
+    with pytest.raises(errors.StaleCallbackError, match="cannot be read"):
+        parse_callback(fields, SECRET, max_age=60)
 
 
 # =========================================================================================

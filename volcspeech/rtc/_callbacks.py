@@ -134,9 +134,18 @@ def parse_event_time(value: str) -> _dt.datetime:
         An aware UTC datetime (fractions beyond microseconds are truncated).
 
     Raises:
-        ValueError: the value is in neither form.
+        ValueError: the value is in neither form, or is outside the datetime range.
     """
     text = value.strip()
+    try:
+        return _parse_event_time(text)
+    except (OverflowError, OSError):
+        # Epoch digits or an offset past the year 1-9999 range (fromtimestamp
+        # and astimezone raise these rather than ValueError).
+        raise ValueError(f"EventTime out of range: {text[:40]!r}") from None
+
+
+def _parse_event_time(text: str) -> _dt.datetime:
     if text.isdigit():
         number = int(text)
         seconds = number / 1000 if len(text) > 10 else float(number)
