@@ -578,6 +578,26 @@ def test_regression_out_of_range_event_times(event_time: str) -> None:
         parse_callback(fields, SECRET, max_age=60)
 
 
+@pytest.mark.parametrize(
+    ("start", "duration", "unit"),
+    [
+        ("inf", 1, "ms"),
+        ("nan", 1, "ms"),
+        ("1e400", 1, "ms"),
+        ("-inf", 1, "ms"),
+        (1, 1e306, "s"),
+        (1, "1e306", "s"),
+    ],
+)
+def test_regression_non_finite_segment_numbers(start: Any, duration: Any, unit: str) -> None:
+    """A StartTime or Duration that is not a finite number is a CallbackError."""
+    data = {"ObjectKey": "k", "RoomId": "r", "TaskId": "t", "UserId": "u"}
+    data.update(StartTime=start, Duration=duration)
+    mapping = attrs.evolve(_DEFAULT_MAPPING, duration_unit=unit)
+    with pytest.raises(errors.CallbackError, match="must be a number"):
+        Segment.from_event_data(data, mapping)
+
+
 # =========================================================================================
 # 3. Audio sniffing
 # =========================================================================================

@@ -362,11 +362,12 @@ class Segment:
                 if isinstance(value, bool):
                     raise TypeError
                 parsed = float(value) if isinstance(value, (str, float)) else int(value)
-            except (TypeError, ValueError):
+                # int() and round() refuse "inf" / "nan" with OverflowError / ValueError.
+                return round(parsed * 1000) if unit == "s" else int(parsed)
+            except (TypeError, ValueError, OverflowError):
                 raise CallbackError(
                     f"SegmentRealTimeData {name} must be a number, got {type(value).__name__}"
                 ) from None
-            return round(parsed * 1000) if unit == "s" else int(parsed)
 
         object_key = text("object_key", required=False)
         url = text("url", required=False)
