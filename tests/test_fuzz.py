@@ -975,6 +975,19 @@ OPTION_VALUES = st.one_of(
 )
 
 
+def test_regression_deeply_nested_context() -> None:
+    """JSON options (context, filter, extra) nested too deeply are a ValidationError."""
+    with pytest.raises(errors.ValidationError, match="context"):
+        RecognitionOptions(context=DEEP_JSON)
+    with pytest.raises(errors.ValidationError, match="sensitive_words_filter"):
+        RecognitionOptions(sensitive_words_filter=DEEP_JSON)
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    with pytest.raises(errors.ValidationError, match="extra"):
+        RecognitionOptions(extra={"custom": nested})
+
+
 # =========================================================================================
 # 5. Subtitles
 # =========================================================================================

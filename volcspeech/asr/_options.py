@@ -97,7 +97,7 @@ def _json_object_string(_: Any, attribute: attrs.Attribute[Any], value: Any) -> 
         raise _fail(attribute.name, f"must be a JSON string, got {type(value).__name__}")
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         raise _fail(attribute.name, "is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise _fail(attribute.name, "must be a JSON object (a string holding {...})")
@@ -229,7 +229,7 @@ def _check_extra(value: Mapping[str, Any]) -> Mapping[str, Any]:
             raise _fail("extra", f"{key!r} is not supported by the flash API")
     try:
         json.dumps(dict(value))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise _fail("extra", f"values must be JSON-serializable ({exc})") from None
     return dict(value)
 
