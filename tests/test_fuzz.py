@@ -988,6 +988,13 @@ def test_regression_deeply_nested_context() -> None:
         RecognitionOptions(extra={"custom": nested})
 
 
+@pytest.mark.parametrize(("field", "value"), [("channel", 1.0), ("bits", 16.0), ("channel", 2.0)])
+def test_regression_integral_floats_for_int_choices(field: str, value: float) -> None:
+    """bits and channel refuse floats (16.0 would be sent as JSON 16.0)."""
+    with pytest.raises(errors.ValidationError, match=field):
+        RecognitionOptions(**{field: value})
+
+
 # =========================================================================================
 # 5. Subtitles
 # =========================================================================================

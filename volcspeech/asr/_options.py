@@ -83,7 +83,9 @@ def _optional(kind: type, kind_name: str) -> Callable[[Any, attrs.Attribute[Any]
 
 def _one_of(allowed: tuple[Any, ...]) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and (isinstance(value, bool) or value not in allowed):
+        # Same type too: 16.0 == 16 but would be sent as the JSON number 16.0.
+        same = any(isinstance(value, type(a)) and value == a for a in allowed)
+        if value is not None and (isinstance(value, bool) or not same):
             choices = ", ".join(repr(a) for a in allowed)
             raise _fail(attribute.name, f"must be one of {choices}, got {value!r}")
 
