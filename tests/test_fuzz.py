@@ -995,6 +995,18 @@ def test_regression_integral_floats_for_int_choices(field: str, value: float) ->
         RecognitionOptions(**{field: value})
 
 
+def test_regression_wav_with_block_align_below_channels(emu: Emulator) -> None:
+    """A WAV whose block align is smaller than its channel count is answered 45000151, not 500."""
+    fmt = struct.pack("<HHIIHH", 1, 2, 16000, 16000, 1, 16)
+    pcm = b"\x01\x02" * 100
+    body = b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    wav = b"RIFF" + struct.pack("<I", len(body)) + body
+    emu.reset()
+    with emu.asr.client(max_retries=0) as client, pytest.raises(errors.AudioFormatError):
+        client.recognize(wav)
+    assert [r.status for r in emu.requests] == [400]
+
+
 # =========================================================================================
 # 5. Subtitles
 # =========================================================================================

@@ -255,6 +255,8 @@ def _wav(data: memoryview) -> tuple[int, int, int, memoryview]:
             rate, channels, align = fmt
             if not (rate and channels and align):
                 break
+            if align < channels:  # not even one byte per sample: no sample width
+                raise _Refusal(BAD_FORMAT, "audio format error: WAV block align below channels")
             end = len(data) if size in (0, 0xFFFFFFFF) else min(len(data), start + size)
             return rate, channels, align // channels, data[start:end]
         pos = start + size + (size & 1)
