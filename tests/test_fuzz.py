@@ -746,7 +746,16 @@ VALID_ASR_BODY: dict[str, Any] = {
 }
 
 
-def _assert_flash_answers(emu: Emulator, body: bytes) -> None:
+#: A body whose corpus context (kept in the JSON skeleton) nests too deeply to parse.
+DEEP_CONTEXT_BODY = _dumps(
+    {
+        **VALID_ASR_BODY,
+        "request": {"model_name": "bigmodel", "corpus": {"context": "[" * 60_000}},
+    }
+).encode()
+
+
+def _assert_flash_answers(emu: Emulator, body: bytes) -> requests.Response:
     credentials = emu.credentials
     headers = {
         "X-Api-App-Key": credentials.app_key,
@@ -759,6 +768,7 @@ def _assert_flash_answers(emu: Emulator, body: bytes) -> None:
     answer = requests.post(emu.url + FLASH_PATH, data=body, headers=headers, timeout=30)
     assert answer.status_code < 500, answer.text[:300]
     assert answer.headers.get("X-Api-Status-Code")
+    return answer
 
 
 # =========================================================================================
@@ -1005,6 +1015,13 @@ def test_regression_wav_with_block_align_below_channels(emu: Emulator) -> None:
     with emu.asr.client(max_retries=0) as client, pytest.raises(errors.AudioFormatError):
         client.recognize(wav)
     assert [r.status for r in emu.requests] == [400]
+
+
+def test_regression_deeply_nested_asr_request_body(emu: Emulator) -> None:
+    """A body or corpus context nested too deeply to parse is answered 45000001, not 500."""
+    for body in (DEEP_JSON.encode(), DEEP_CONTEXT_BODY):
+        answer = _assert_flash_answers(emu, body)
+        assert answer.headers["X-Api-Status-Code"] == "45000001"
 
 
 # =========================================================================================

@@ -534,7 +534,7 @@ def _parse_body(stream: Any) -> tuple[Any, _Base64Sink | None]:
                 escape_pending, pos = True, n
     try:
         body = json.loads(skeleton.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         raise _Refusal(INVALID, "invalid request: body is not valid JSON") from None
     if sink is not None:
         sink.finish()
@@ -604,7 +604,7 @@ def _check_fields(obj: Mapping[str, Any], schema: Mapping[str, Any], where: str)
         if rule == "json":
             try:
                 ok = isinstance(value, str) and isinstance(json.loads(value), dict)
-            except ValueError:
+            except (ValueError, RecursionError):
                 ok = False
         elif isinstance(rule, type):
             ok = isinstance(value, rule) and (rule is bool or not isinstance(value, bool))
