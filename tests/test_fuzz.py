@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from volcspeech import errors
-from volcspeech._subtitles import Cue
+from volcspeech._subtitles import Cue, format_srt
 from volcspeech.asr import RecognitionOptions, Transcript, Utterance, Word
 from volcspeech.asr._options import SensitiveWordsFilter
 from volcspeech.asr._results import read_answer
@@ -1159,3 +1159,10 @@ GAPS = st.lists(
     ),
     max_size=3,
 )
+
+
+def test_regression_arrow_left_in_srt_text() -> None:
+    """Neither a text with '--->' nor a speaker named 'bob -->' leaves a '-->' in SRT cue text."""
+    out = format_srt([Cue(0, 1000, "a ---> b ----> c"), Cue(1000, 2000, "x", "bob -->")])
+    assert out.count("-->") == 2  # the two timing lines
+    assert [p.content for p in srt.parse(out)] == ["a -> b -> c", "bob ->: x"]

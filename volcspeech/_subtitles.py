@@ -385,6 +385,16 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _no_arrow(line: str) -> str:
+    """The line without ``-->`` (the timing-line arrow), in the text or the speaker label.
+
+    Repeated, since ``"--->"`` becomes ``"-->"`` after one replacement.
+    """
+    while "-->" in line:
+        line = line.replace("-->", "->")
+    return line
+
+
 def format_srt(cues: Iterable[Cue], *, speakers: bool = True) -> str:
     """Render cues as a SubRip (``.srt``) file.
 
@@ -400,12 +410,13 @@ def format_srt(cues: Iterable[Cue], *, speakers: bool = True) -> str:
     """
     blocks: list[str] = []
     for cue in cues:
-        lines = [line.replace("-->", "->") for line in _lines(cue.text)]
+        lines = _lines(cue.text)
         if not lines:
             continue
         label = _label(cue.speaker) if speakers else None
         if label:
             lines[0] = f"{label}: {lines[0]}"
+        lines = [_no_arrow(line) for line in lines]
         timing = f"{_timestamp(cue.start_ms, ',')} --> {_timestamp(cue.end_ms, ',')}"
         blocks.append(f"{len(blocks) + 1}\n{timing}\n" + "\n".join(lines))
     return "\n\n".join(blocks) + "\n" if blocks else ""
