@@ -34,7 +34,7 @@ from volcspeech._subtitles import Cue, format_srt
 from volcspeech.asr import RecognitionOptions, Transcript, Utterance, Word
 from volcspeech.asr._options import SensitiveWordsFilter
 from volcspeech.asr._results import read_answer
-from volcspeech.pipeline import Gap, RoomUtterance, RoomWord
+from volcspeech.pipeline import Gap, RoomTranscript, RoomUtterance, RoomWord
 from volcspeech.rtc import (
     CustomConfig,
     Segment,
@@ -1166,3 +1166,17 @@ def test_regression_arrow_left_in_srt_text() -> None:
     out = format_srt([Cue(0, 1000, "a ---> b ----> c"), Cue(1000, 2000, "x", "bob -->")])
     assert out.count("-->") == 2  # the two timing lines
     assert [p.content for p in srt.parse(out)] == ["a -> b -> c", "bob ->: x"]
+
+
+def test_regression_room_subtitles_before_the_origin() -> None:
+    """Room utterances and gaps before the origin give cues at 0, not a ValidationError."""
+    room = RoomTranscript(
+        app_id="app",
+        room_id="room",
+        origin_ms=1000,
+        utterances=(RoomUtterance("alice", -500, -100, "early words"),),
+        gaps=(Gap("alice", -300, 200, 0, "failed", "ServerError"),),
+    )
+    cues = room._cues("users", True, True)
+    assert [(c.start_ms, c.end_ms) for c in cues] == [(0, 1), (0, 200)]
+    assert_subtitles_parse(cues, room.to_srt(), room.to_vtt())

@@ -139,7 +139,7 @@ class RoomTranscript:
         return tuple(u for u in source if u.user_id == user_id)
 
     def _cues(self, stream: str, speaker_labels: bool, mark_gaps: bool) -> list[Any]:
-        from .._subtitles import Cue, split_cue
+        from .._subtitles import Cue, _span, split_cue
 
         if stream not in ("users", "mixed"):
             raise ValueError(f"stream must be 'users' or 'mixed', got {stream!r}")
@@ -149,7 +149,8 @@ class RoomTranscript:
             speaker = u.user_id if speaker_labels and stream == "users" else None
             cues.extend(
                 split_cue(
-                    Cue(u.start_time, max(u.end_time, u.start_time + 1), u.text, speaker),
+                    # _span: a time before the origin (negative) starts the cue at 0.
+                    Cue(*_span(u.start_time, u.end_time), u.text, speaker),
                     [(w.text, w.start_time, w.end_time) for w in u.words],
                 )
             )
@@ -159,8 +160,7 @@ class RoomTranscript:
                     label = g.user_id if speaker_labels and stream == "users" else None
                     cues.append(
                         Cue(
-                            g.start_time,
-                            max(g.end_time, g.start_time + 1),
+                            *_span(g.start_time, g.end_time),
                             "[no transcript: recognition failed]",
                             label,
                         )
