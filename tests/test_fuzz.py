@@ -345,6 +345,18 @@ def test_regression_huge_confidence() -> None:
         Transcript.from_dict(body)
 
 
+def test_regression_malformed_result_error_has_http_status() -> None:
+    """A success answer whose body has no 'result' is a ProtocolError carrying the HTTP status."""
+    response = _answer(200, {"X-Api-Status-Code": "20000000", "X-Tt-Logid": "log"}, b"{}")
+    with pytest.raises(errors.ProtocolError, match="no 'result'") as info:
+        read_answer(response, "req-1")
+    assert (info.value.http_status, info.value.log_id, info.value.request_id) == (
+        200,
+        "log",
+        "req-1",
+    )
+
+
 def test_regression_deeply_nested_answer() -> None:
     """A success answer whose body nests deeper than the recursion limit is a ProtocolError."""
     response = _answer(200, {"X-Api-Status-Code": "20000000"}, DEEP_JSON.encode())

@@ -391,7 +391,13 @@ def read_answer(response: requests.Response, request_id: str) -> Transcript:
             if not silent:
                 raise errors.ProtocolError("the answer has an empty body", code=code, **ids)
             return Transcript(log_id=log_id, request_id=request_id, silent=True)
-        transcript = Transcript.from_dict(body, log_id=log_id, request_id=request_id, silent=silent)
+        try:
+            transcript = Transcript.from_dict(
+                body, log_id=log_id, request_id=request_id, silent=silent
+            )
+        except errors.ProtocolError as exc:
+            exc.http_status = http_status  # from_dict does not know the answer's status
+            raise
         if silent:
             # Whatever text came with it, a silent answer means "no speech".
             transcript = attrs.evolve(transcript, text="", utterances=())
