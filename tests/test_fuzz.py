@@ -559,6 +559,13 @@ def test_regression_lone_surrogates_in_callback_fields(field: str) -> None:
         parse_callback(json.loads(body), SECRET)
 
 
+@pytest.mark.parametrize("body", ["\ud800", '{"EventType": "\udcff"}'])
+def test_regression_lone_surrogate_in_a_str_body(body: str) -> None:
+    """A str body holding a raw lone surrogate is a CallbackError, not a UnicodeEncodeError."""
+    with pytest.raises(errors.CallbackError, match="not UTF-8 JSON"):
+        parse_callback(body, SECRET)
+
+
 def test_regression_lone_surrogate_secret() -> None:
     """A secret key that is not valid Unicode is a ConfigurationError."""
     envelope = _signed()

@@ -456,6 +456,8 @@ def _load_envelope(body: Body, max_body_size: int) -> Mapping[str, Any]:
     if isinstance(body, Mapping):
         return body
     if isinstance(body, str):
+        if not _is_utf8(body):  # a lone surrogate, e.g. from a surrogateescape decode
+            raise CallbackError("callback body is not UTF-8 JSON")
         raw = body.encode("utf-8")
     elif isinstance(body, (bytes, bytearray, memoryview)):
         raw = bytes(body)
