@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from volcspeech import errors
-from volcspeech._subtitles import Cue, format_srt
+from volcspeech._subtitles import Cue, format_srt, split_cue
 from volcspeech.asr import RecognitionOptions, Transcript, Utterance, Word
 from volcspeech.asr._options import SensitiveWordsFilter
 from volcspeech.asr._results import read_answer
@@ -1185,6 +1185,16 @@ def test_regression_arrow_left_in_srt_text() -> None:
     out = format_srt([Cue(0, 1000, "a ---> b ----> c"), Cue(1000, 2000, "x", "bob -->")])
     assert out.count("-->") == 2  # the two timing lines
     assert [p.content for p in srt.parse(out)] == ["a -> b -> c", "bob ->: x"]
+
+
+def test_regression_number_line_before_a_time_like_line() -> None:
+    """A number-only line followed by a time-like line stays in its SRT cue, not a new one."""
+    cues = [Cue(0, 1000, "a\n42\n1:2:3 go\n7\n8.9.10"), Cue(1000, 2000, "b")]
+    parsed = list(srt.parse(format_srt(cues)))
+    assert [p.content for p in parsed] == ["a\n42 1:2:3 go\n7 8.9.10", "b"]
+    wrapped = split_cue(Cue(0, 1000, "0" * 31 + ":0:0"), max_line_chars=5, max_lines=10)
+    assert wrapped[0].text.splitlines()[-2:] == ["00000", "0:0:0"]
+    assert len(list(srt.parse(format_srt(wrapped)))) == len(wrapped) == 1
 
 
 def test_regression_room_subtitles_before_the_origin() -> None:

@@ -395,6 +395,23 @@ def _no_arrow(line: str) -> str:
     return line
 
 
+# A number-only line followed by a line starting like a timestamp reads as the
+# start of the next cue to lenient SRT readers (the srt library among them,
+# whose patterns these are), even without a "-->"; such pairs are joined.
+_SRT_INDEX_LINE = re.compile(r"-?[0-9]+\.?[0-9]*")
+_SRT_TIMESTAMP_START = re.compile(r"[0-9]+([,.:\uff0c\uff0e\u3002\uff1a][0-9]+){2}")
+
+
+def _srt_lines(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if out and _SRT_INDEX_LINE.fullmatch(out[-1]) and _SRT_TIMESTAMP_START.match(line):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
+
+
 def format_srt(cues: Iterable[Cue], *, speakers: bool = True) -> str:
     """Render cues as a SubRip (``.srt``) file.
 
@@ -416,7 +433,7 @@ def format_srt(cues: Iterable[Cue], *, speakers: bool = True) -> str:
         label = _label(cue.speaker) if speakers else None
         if label:
             lines[0] = f"{label}: {lines[0]}"
-        lines = [_no_arrow(line) for line in lines]
+        lines = [_no_arrow(line) for line in _srt_lines(lines)]
         timing = f"{_timestamp(cue.start_ms, ',')} --> {_timestamp(cue.end_ms, ',')}"
         blocks.append(f"{len(blocks) + 1}\n{timing}\n" + "\n".join(lines))
     return "\n\n".join(blocks) + "\n" if blocks else ""
