@@ -381,3 +381,44 @@ def test_callers_session_keeps_its_own_environment_handling(
     client = HttpClient(session=session)
     assert client._environment("https://x.example.com/") == {}
     assert session.trust_env is True
+
+
+class LogIdService(EchoService):
+    """Answers with an X-Tt-Logid header, like the ASR service."""
+
+    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
+        response = super().handle(request)
+        response.headers.append(("X-Tt-Logid", "LOG-42"))
+        return response
+
+
+def test_truncated_answer_keeps_its_log_id(waits: list[float]) -> None:
+    """A body cut short after the headers gives a TransportError carrying the server log id."""
+    with Emulator(services=[LogIdService()]) as emu:
+        emu.inject(truncate=True, passthrough=True, times=2)
+        client = HttpClient(retry=RetryPolicy(attempts=2))
+        with pytest.raises(errors.TransportError) as info:
+            client.call(post(emu), handle, request_id="rq-7")
+    assert info.value.log_id == "LOG-42"
+    assert info.value.request_id == "rq-7"
+    assert "log_id=LOG-42" in str(info.value)
+    back = pickle.loads(pickle.dumps(info.value))
+    assert (str(back), back.log_id) == (str(info.value), "LOG-42")
+
+
+def test_client_retry_policy_argument(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients take a whole RetryPolicy, or max_retries, but not both."""
+    from volcspeech import AsrClient, RtcClient
+
+    policy = RetryPolicy(attempts=7, total_timeout=12)
+    asr = AsrClient(api_key="k", retry=policy)
+    rtc = RtcClient("AK", "SK", retry=policy)
+    assert asr._http.retry is policy
+    assert rtc._http.retry is policy
+    with pytest.raises(errors.ConfigurationError, match="not both"):
+        AsrClient(api_key="k", retry=policy, max_retries=2)
+    with pytest.raises(errors.ConfigurationError, match="RetryPolicy"):
+        RtcClient("AK", "SK", retry=3)  # type: ignore[arg-type]
+    monkeypatch.setenv("VOLCSPEECH_API_KEY", "k")  # a pickled client re-reads its keys
+    restored = pickle.loads(pickle.dumps(asr))
+    assert restored._http.retry == policy

@@ -53,12 +53,14 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 120.0
 #: Total attempts: the first one plus retries.
 DEFAULT_ATTEMPTS = 4
-#: Upper bound on the time spent on one call, all attempts and waits included.
+#: No retry starts when its wait would end more than this many seconds after the
+#: first attempt began (an attempt already running may still take its read timeout).
 DEFAULT_TOTAL_TIMEOUT = 300.0
 #: First backoff ceiling (seconds); doubles per attempt up to ``DEFAULT_WAIT_MAX``.
 DEFAULT_WAIT_INITIAL = 0.5
 DEFAULT_WAIT_MAX = 10.0
-#: Longest ``Retry-After`` we honour; a longer one ends the retries.
+#: Longest ``Retry-After`` we wait for; a longer one is capped to this (and a wait
+#: past the total time budget ends the retries instead).
 MAX_RETRY_AFTER = 60.0
 #: Connections kept per host; enough for a thread pool sharing one client.
 DEFAULT_POOL_MAXSIZE = 32
@@ -129,6 +131,23 @@ class RetryPolicy:
                 f"max_retries must be an integer >= 0, got {max_retries!r}"
             )
         return cls(attempts=max_retries + 1, **kwargs)
+
+    @classmethod
+    def resolve(cls, max_retries: int | None, retry: RetryPolicy | None) -> RetryPolicy:
+        """The policy of a client given ``max_retries=`` and/or ``retry=``.
+
+        Raises:
+            ConfigurationError: both given, or ``retry`` is not a ``RetryPolicy``.
+        """
+        if retry is None:
+            return cls.from_max_retries(max_retries)
+        if not isinstance(retry, RetryPolicy):
+            raise errors.ConfigurationError(
+                f"retry must be a volcspeech.RetryPolicy, got {type(retry).__name__}"
+            )
+        if max_retries is not None:
+            raise errors.ConfigurationError("pass max_retries or retry, not both")
+        return retry
 
     def backoff_ceiling(self, retry_number: int) -> float:
         """The upper bound of the jittered wait before retry ``retry_number`` (1-based)."""
@@ -222,11 +241,15 @@ def _new_session(pool_maxsize: int) -> requests.Session:
     return session
 
 
-def _translate(exc: requests.RequestException, request_id: str | None) -> errors.VolcSpeechError:
+def _translate(
+    exc: requests.RequestException, request_id: str | None, log_id: str | None = None
+) -> errors.VolcSpeechError:
     """The one boundary where ``requests``/``urllib3`` errors become volcspeech errors."""
     name = type(exc).__name__
     if isinstance(exc, (requests.ConnectTimeout, requests.ReadTimeout, requests.Timeout)):
-        return errors.TimeoutError(f"{name}: the request timed out", request_id=request_id)
+        return errors.TimeoutError(
+            f"{name}: the request timed out", request_id=request_id, log_id=log_id
+        )
     if isinstance(
         exc,
         (
@@ -237,12 +260,12 @@ def _translate(exc: requests.RequestException, request_id: str | None) -> errors
     ):
         return errors.ConfigurationError(f"invalid endpoint URL ({name})")
     if isinstance(exc, requests.exceptions.SSLError):
-        return errors.TransportError(f"TLS error: {name}", request_id=request_id)
+        return errors.TransportError(f"TLS error: {name}", request_id=request_id, log_id=log_id)
     detail = str(exc.__context__ or exc)
     # urllib3 messages are about sockets and hosts, never credentials; keep them
     # short and pass them through the redactor anyway.
     detail = redact(detail)[:300]
-    return errors.TransportError(f"{name}: {detail}", request_id=request_id)
+    return errors.TransportError(f"{name}: {detail}", request_id=request_id, log_id=log_id)
 
 
 class _NotRetried(Exception):
@@ -366,6 +389,7 @@ class HttpClient:
             spec = build()
             headers = {"User-Agent": self._user_agent, **spec.headers}
             t0 = time.monotonic()
+            response: requests.Response | None = None
             try:
                 response = self.session.request(
                     spec.method,
@@ -375,6 +399,9 @@ class HttpClient:
                     headers=headers,
                     timeout=(per_attempt.connect, per_attempt.read),
                     allow_redirects=False,
+                    # The body is read by ``handle``: a body that breaks off
+                    # then still has its headers (and log id) at hand.
+                    stream=True,
                     **self._environment(spec.url),
                 )
                 try:
@@ -391,7 +418,9 @@ class HttpClient:
                     )
                     response.close()
             except requests.RequestException as exc:
-                err = _translate(exc, request_id)
+                # Headers may have arrived before the body broke off: keep the log id.
+                log_id = response.headers.get("X-Tt-Logid") if response is not None else None
+                err = _translate(exc, request_id, log_id)
                 logger.debug("%s failed after %.3fs: %s", operation, time.monotonic() - t0, err)
                 raise err from None
             return result

@@ -120,10 +120,13 @@ class StaleCallbackError(CallbackError):
 
 
 class TransportError(VolcSpeechError):
-    """The request did not get an HTTP answer (DNS, connection refused or reset, TLS).
+    """The request did not get a (whole) HTTP answer: DNS, connection refused or
+    reset, TLS, or an answer cut short.
 
     Attributes:
         request_id: the request id volcspeech sent, when there was one.
+        log_id: the server log id (``X-Tt-Logid``) when the answer's headers
+            arrived before the connection broke.
     """
 
     @property
@@ -131,22 +134,31 @@ class TransportError(VolcSpeechError):
         """Transport failures are transient: always worth another attempt."""
         return True
 
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, request_id: str | None = None, log_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.request_id = request_id
+        self.log_id = log_id
 
     def __reduce__(self) -> Any:
-        return (_rebuild_transport, (type(self), str(self), self.request_id))
+        return (
+            _rebuild_transport,
+            (type(self), super().__str__(), self.request_id, self.log_id),
+        )
 
     def __str__(self) -> str:
         base = super().__str__()
-        return f"{base} (request_id={self.request_id})" if self.request_id else base
+        ids = [
+            f"{k}={v}" for k, v in (("request_id", self.request_id), ("log_id", self.log_id)) if v
+        ]
+        return f"{base} ({', '.join(ids)})" if ids else base
 
 
 def _rebuild_transport(
-    cls: type[TransportError], message: str, request_id: str | None
+    cls: type[TransportError], message: str, request_id: str | None, log_id: str | None = None
 ) -> TransportError:
-    return cls(message, request_id=request_id)
+    return cls(message, request_id=request_id, log_id=log_id)
 
 
 class TimeoutError(TransportError, builtins.TimeoutError):

@@ -127,6 +127,8 @@ class AsrClient:
             :class:`~volcspeech.Timeout`; 10 s connect and 120 s read by default.
         max_retries: retries after the first attempt for transient failures
             (busy service, 5xx, connection errors); 3 by default.
+        retry: a whole :class:`~volcspeech.RetryPolicy` (attempts, total time
+            budget, backoff) instead of ``max_retries``.
         session: a ``requests.Session`` to use (proxies, custom adapters);
             volcspeech makes a pooled one by default. Size its pool to at
             least the number of threads sharing the client.
@@ -151,6 +153,7 @@ class AsrClient:
         resource_id: str = DEFAULT_RESOURCE_ID,
         timeout: Union[_http.Timeout, float, tuple[float, float], None] = None,
         max_retries: int | None = None,
+        retry: _http.RetryPolicy | None = None,
         session: requests.Session | None = None,
         uid: str | None = None,
     ) -> None:
@@ -170,7 +173,7 @@ class AsrClient:
         self._http = _http.HttpClient(
             session=session,
             timeout=self._timeout,
-            retry=_http.RetryPolicy.from_max_retries(max_retries),
+            retry=_http.RetryPolicy.resolve(max_retries, retry),
             pool_maxsize=self._pool_maxsize,
         )
         # Explicit keys are not kept for pickling: a pickled client carries no
@@ -180,6 +183,7 @@ class AsrClient:
             "resource_id": resource_id,
             "timeout": self._timeout,
             "max_retries": max_retries,
+            "retry": retry,
             "uid": uid,
         }
         self._lock = threading.Lock()

@@ -110,6 +110,8 @@ class RtcClient:
         timeout: per-attempt timeouts: a :class:`~volcspeech.Timeout`, one
             number, or a ``(connect, read)`` pair.
         max_retries: retries after the first attempt (default 3).
+        retry: a whole :class:`~volcspeech.RetryPolicy` (attempts, total time
+            budget, backoff) instead of ``max_retries``.
         session: a ``requests.Session`` to send with (proxies, adapters).
         rate_limits: requests per second per action, e.g. ``{"StartSegment": 30}``
             (0 or ``None`` switches one off), or a ready
@@ -133,6 +135,7 @@ class RtcClient:
         endpoint: str | None = None,
         timeout: TimeoutLike = None,
         max_retries: int | None = None,
+        retry: _http.RetryPolicy | None = None,
         session: requests.Session | None = None,
         rate_limits: Mapping[str, int | None] | RateLimiter | None = None,
     ) -> None:
@@ -154,7 +157,7 @@ class RtcClient:
         self._http = _http.HttpClient(
             session=session,
             timeout=_http.Timeout.coerce(timeout),
-            retry=_http.RetryPolicy.from_max_retries(max_retries),
+            retry=_http.RetryPolicy.resolve(max_retries, retry),
         )
         if isinstance(rate_limits, RateLimiter):
             self._limiter = rate_limits
