@@ -9,6 +9,7 @@ examples it ran; the module prints the totals when it finishes.
 
 from __future__ import annotations
 
+import base64
 import collections
 import copy
 import datetime as dt
@@ -18,7 +19,7 @@ import string
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 import attrs
 import pytest
@@ -26,16 +27,18 @@ import requests
 import requests.structures
 import srt
 import webvtt
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from volcspeech import errors
-from volcspeech._subtitles import Cue, format_srt, split_cue
+from volcspeech._subtitles import Cue, cues_from_utterances, format_srt, format_vtt, split_cue
 from volcspeech.asr import RecognitionOptions, Transcript, Utterance, Word
-from volcspeech.asr._options import SensitiveWordsFilter
+from volcspeech.asr._audio import MAX_DURATION_MS, PreparedAudio, prepare_audio, sniff
+from volcspeech.asr._options import SensitiveWordsFilter, dialog_context, hotwords_context
 from volcspeech.asr._results import read_answer
 from volcspeech.pipeline import Gap, RoomTranscript, RoomUtterance, RoomWord
 from volcspeech.rtc import (
+    CallbackEvent,
     CustomConfig,
     Segment,
     SegmentControl,
@@ -63,16 +66,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Examples run per fuzz target (hypothesis' generated ones plus explicit @example cases).
 FUZZ_CASES: collections.Counter[str] = collections.Counter()
+#: What the examples ended in, per target: the result's or the error's type name.
+OUTCOMES: collections.Counter[tuple[str, str]] = collections.Counter()
 
 
 def _count(target: str) -> None:
     FUZZ_CASES[target] += 1
 
 
+def _outcome(target: str, result: object) -> None:
+    OUTCOMES[target, result if isinstance(result, str) else type(result).__name__] += 1
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _report_fuzz_cases(request: pytest.FixtureRequest) -> Iterator[None]:
     """Print how many fuzz cases each target ran once the module is done."""
     FUZZ_CASES.clear()
+    OUTCOMES.clear()
     yield
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -82,12 +92,14 @@ def _report_fuzz_cases(request: pytest.FixtureRequest) -> Iterator[None]:
         reporter.ensure_newline()
         reporter.write_line(f"fuzz cases run: {sum(FUZZ_CASES.values())}")
         for target, runs in sorted(FUZZ_CASES.items()):
-            reporter.write_line(f"  {target}: {runs}")
+            ends = sorted((n, what) for (t, what), n in OUTCOMES.items() if t == target)
+            detail = ", ".join(f"{what} {n}" for n, what in reversed(ends))
+            reporter.write_line(f"  {target}: {runs}" + (f" ({detail})" if detail else ""))
 
 
 def fuzz(max_examples: int) -> Callable[[F], F]:
     """Hypothesis settings for this module: no deadline, no example database."""
-    return settings(  # type: ignore[no-any-return]
+    return settings(
         max_examples=max_examples,
         deadline=None,
         database=None,
@@ -136,7 +148,6 @@ ODD_VALUES = st.sampled_from(
         "nan",
         "NaN",
         "1e400",
-        "9" * 5000,
         10**400,
         -(10**400),
         2**63,
@@ -155,7 +166,9 @@ ODD_VALUES = st.sampled_from(
         {"a": 1},
     ]
 )
-ANY_VALUE = JSON_VALUES | ODD_VALUES
+#: Digit strings longer than int() converts (built lazily: they would bloat strategy reprs).
+LONG_DIGITS = st.integers(4301, 5000).map(lambda n: "9" * n)
+ANY_VALUE = JSON_VALUES | ODD_VALUES | LONG_DIGITS
 #: A JSON text nested deeper than the interpreter's recursion limit.
 DEEP_JSON = "[" * 100_000
 
@@ -165,9 +178,10 @@ def _dumps(value: Any) -> str:
 
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 
-def _attempt(call: Callable[[], T], *expected: type[Exception]) -> T | Exception:
+def _attempt(call: Callable[[], T], *expected: type[E]) -> T | E:
     """``call()``'s result, or the exception it raised if that is one of ``expected``."""
     try:
         return call()
@@ -217,13 +231,14 @@ def mutated(draw: st.DrawFn, base: Any, values: st.SearchStrategy[Any] = ANY_VAL
         if how == "delete":
             del container[key]
         elif how == "replace":
-            container[key] = draw(values)
+            # Copies: later mutations must not touch values shared by sampled_from.
+            container[key] = copy.deepcopy(draw(values))
         elif how == "retype":
             container[key] = draw(st.sampled_from(RETYPES))(container[key])
         elif isinstance(container, dict):
-            container[draw(PLAIN_TEXT)] = draw(values)
+            container[draw(PLAIN_TEXT)] = copy.deepcopy(draw(values))
         else:
-            container.append(draw(values))
+            container.append(copy.deepcopy(draw(values)))
     return doc
 
 
@@ -274,9 +289,9 @@ STATUS_HEADERS = st.one_of(
             " 20000000 ",
             "20_000_000",
             "٢٠٠٠٠٠٠٠",
-            "9" * 5000,
         ]
     ),
+    LONG_DIGITS,
     st.integers().map(str),
     LATIN1_TEXT,
 )
@@ -309,7 +324,7 @@ ANSWER_DOCS = st.one_of(
 ANSWER_BODIES = st.one_of(
     ANSWER_DOCS.map(lambda doc: _dumps(doc).encode()),
     st.binary(max_size=200),
-    st.sampled_from([b"", b"  \n", b"null", b"{}", b"[]", DEEP_JSON.encode(), b"\xff\xfe{}"]),
+    st.sampled_from([b"", b"  \n", b"null", b"{}", b"[]", b"\xff\xfe{}"]),
 )
 
 
@@ -323,6 +338,72 @@ def _answer(status: int, headers: dict[str, str | None], body: bytes) -> request
     )
     response.url = "http://127.0.0.1/api/v3/auc/bigmodel/recognize/flash"
     return response
+
+
+@fuzz(800)
+@given(
+    status=HTTP_STATUSES,
+    code=STATUS_HEADERS,
+    message=HEADER_TEXT,
+    log_id=HEADER_TEXT,
+    retry_after=RETRY_AFTER,
+    body=ANSWER_BODIES,
+)
+@example(200, "20000000", "OK", "log", None, DEEP_JSON.encode())
+def test_asr_answers_give_a_transcript_or_an_api_error(
+    status: int,
+    code: str | None,
+    message: str | None,
+    log_id: str | None,
+    retry_after: str | None,
+    body: bytes,
+) -> None:
+    """Any status, headers and body make read_answer return a Transcript or raise an APIError."""
+    _count("asr: read_answer")
+    headers = {
+        "X-Api-Status-Code": code,
+        "X-Api-Message": message,
+        "X-Tt-Logid": log_id,
+        "Retry-After": retry_after,
+    }
+    transcript = _attempt(
+        lambda: read_answer(_answer(status, headers, body), "req-1"), errors.APIError
+    )
+    _outcome("asr: read_answer", transcript)
+    if isinstance(transcript, errors.APIError):
+        assert transcript.http_status == status
+        assert str(transcript)
+        assert repr(transcript)
+        return
+    assert isinstance(transcript, Transcript)
+    assert transcript.request_id == "req-1"
+    assert all(isinstance(u.start_time, int) for u in transcript.utterances)
+    transcript.to_srt()
+    transcript.to_vtt()
+
+
+@fuzz(600)
+@given(body=ANSWER_DOCS, silent=st.booleans())
+@example({"result": {"utterances": [{"start_time": "²"}]}}, False)
+@example({"result": {"utterances": [{"words": [{"confidence": 10**400}]}]}}, False)
+def test_transcript_from_dict_gives_a_transcript_or_a_protocol_error(
+    body: Any, silent: bool
+) -> None:
+    """Transcript.from_dict on any JSON value returns a Transcript or raises ProtocolError."""
+    _count("asr: Transcript.from_dict")
+    transcript = _attempt(
+        lambda: Transcript.from_dict(body, log_id="log", silent=silent), errors.ProtocolError
+    )
+    _outcome("asr: Transcript.from_dict", transcript)
+    if isinstance(transcript, errors.ProtocolError):
+        return
+    assert isinstance(transcript.text, str)
+    for utterance in transcript.utterances:
+        assert isinstance(utterance, Utterance)
+        assert isinstance(utterance.end_time, int)
+        assert all(isinstance(w, Word) for w in utterance.words)
+        assert all(isinstance(w.start_time, int) for w in utterance.words)
+        assert utterance.confidence is None or isinstance(utterance.confidence, float)
 
 
 @pytest.mark.parametrize("digits", ["²", "--1", "9" * 5000, "١٢"])
@@ -389,7 +470,7 @@ CALLBACK_BODIES = st.one_of(
     WILD_TEXT,
     JSON_VALUES,
     JSON_VALUES.map(_dumps),
-    st.sampled_from([DEEP_JSON, DEEP_JSON.encode(), "{" * 100_000, b"", "null", 7, None]),
+    st.sampled_from([b"", "null", 7, None, b"\xff"]),
 )
 MAX_AGES = st.none() | st.floats(min_value=0, max_value=1e12)
 NOWS = st.just(NOW) | st.floats(min_value=-1e12, max_value=1e12) | st.datetimes()
@@ -435,12 +516,36 @@ SEGMENT_KEYS = (
     "Index",
 )
 SEGMENT_VALUES = st.one_of(ANY_VALUE, st.integers(), st.floats(), PLAIN_TEXT)
-SEGMENT_DATA = st.fixed_dictionaries({}, optional=dict.fromkeys(SEGMENT_KEYS, SEGMENT_VALUES))
+_ANY_SEGMENT_DATA = st.fixed_dictionaries({}, optional=dict.fromkeys(SEGMENT_KEYS, SEGMENT_VALUES))
+_TEXTISH = PLAIN_TEXT | st.integers() | SEGMENT_VALUES
+_NUMBERISH = st.one_of(
+    st.integers(),
+    st.floats(),
+    st.integers().map(str),
+    st.floats().map(str),
+    SEGMENT_VALUES,
+)
+#: EventData objects: any subset of the known keys, or the required ones (often
+#: well typed) overlaid with any subset.
+SEGMENT_DATA = _ANY_SEGMENT_DATA | st.builds(
+    lambda required, extra: {**required, **extra},
+    st.fixed_dictionaries(
+        {
+            "RoomId": _TEXTISH,
+            "TaskId": _TEXTISH,
+            "UserId": _TEXTISH,
+            "StartTime": _NUMBERISH,
+            "Duration": _NUMBERISH,
+            "ObjectKey": _TEXTISH,
+        }
+    ),
+    _ANY_SEGMENT_DATA,
+)
 EVENT_DATA = st.one_of(
     SEGMENT_DATA.map(_dumps),
     JSON_VALUES.map(_dumps),
     PLAIN_TEXT,
-    st.sampled_from(["", " ", "{}", "[]", "null", DEEP_JSON]),
+    st.sampled_from(["", " ", "{}", "[]", "null"]),
 )
 EVENT_TYPES = st.just(SEGMENT_EVENT_TYPE) | PLAIN_TEXT
 _DEFAULT_MAPPING = SegmentFieldMapping()
@@ -456,23 +561,19 @@ MAPPINGS = st.sampled_from(
 
 
 @st.composite
-def signed_envelopes(
-    draw: st.DrawFn,
-    event_data: st.SearchStrategy[str] = EVENT_DATA,
-    event_types: st.SearchStrategy[str] = EVENT_TYPES,
-    secret: str = SECRET,
-) -> dict[str, Any]:
+def signed_envelopes(draw: st.DrawFn) -> dict[str, Any]:
     """A correctly signed envelope with arbitrary (UTF-8 encodable) field values."""
+    # No parameters: hypothesis would render the strategies' (large) reprs.
     fields: dict[str, Any] = {
-        "EventType": draw(event_types),
-        "EventData": draw(event_data),
+        "EventType": draw(EVENT_TYPES),
+        "EventData": draw(EVENT_DATA),
         "EventTime": draw(EVENT_TIMES),
         "EventId": draw(PLAIN_TEXT),
         "AppId": draw(PLAIN_TEXT),
         "Version": draw(st.just("2023-11-01") | PLAIN_TEXT),
         draw(st.sampled_from(["Nonce", "Noce"])): draw(PLAIN_TEXT),
     }
-    signature = sign_callback(fields, secret)
+    signature = sign_callback(fields, SECRET)
     fields["Signature"] = draw(st.sampled_from([signature, signature.upper(), f" {signature}\n"]))
     extra = draw(st.dictionaries(st.text(min_size=1, max_size=8), JSON_VALUES, max_size=2))
     return {**{k: v for k, v in extra.items() if k not in ENVELOPE_KEYS}, **fields}
@@ -494,6 +595,15 @@ def _signed(event_data: str = "{}", secret: str = SECRET, **fields: str) -> dict
     return envelope
 
 
+def _check_segment_or_error(
+    target: str, event: CallbackEvent, mapping: SegmentFieldMapping, label: str = ""
+) -> None:
+    segment = _attempt(lambda: event.segment(mapping), errors.CallbackError)
+    _outcome(target, label + type(segment).__name__)
+    if not isinstance(segment, errors.CallbackError):
+        _check_segment(segment)
+
+
 def _check_segment(segment: Segment) -> None:
     assert isinstance(segment, Segment)
     for name in ("room_id", "task_id", "user_id"):
@@ -502,6 +612,69 @@ def _check_segment(segment: Segment) -> None:
     assert isinstance(segment.duration_ms, int)
     assert isinstance(segment.stream_type, int)
     assert segment.object_key is not None or segment.url is not None
+
+
+@fuzz(1000)
+@given(body=CALLBACK_BODIES, max_age=MAX_AGES)
+@example(DEEP_JSON, None)
+@example(DEEP_JSON.encode(), 60.0)
+@example(
+    '{"EventType":"\\ud800","EventData":"","EventTime":"","EventId":"","AppId":"",'
+    '"Version":"","Nonce":"","Signature":"x"}',
+    None,
+)
+def test_unsigned_callbacks_raise_callback_errors(body: Any, max_age: float | None) -> None:
+    """Bytes, text, JSON values and malformed envelopes all raise a CallbackError."""
+    _count("rtc: parse_callback (unsigned)")
+    with pytest.raises(errors.CallbackError) as info:
+        parse_callback(body, SECRET, max_age=max_age, now=NOW)
+    _outcome("rtc: parse_callback (unsigned)", info.value)
+
+
+@fuzz(600)
+@given(
+    envelope=signed_envelopes(),
+    as_bytes=st.booleans(),
+    max_age=MAX_AGES,
+    now=NOWS,
+    mapping=MAPPINGS,
+)
+def test_signed_callbacks_parse_or_raise_callback_errors(
+    envelope: dict[str, Any],
+    as_bytes: bool,
+    max_age: float | None,
+    now: Any,
+    mapping: SegmentFieldMapping,
+) -> None:
+    """A correctly signed envelope verifies; bad content is a CallbackError, never another."""
+    _count("rtc: parse_callback (signed)")
+    body: Any = _dumps(envelope).encode() if as_bytes else envelope
+    event = _attempt(
+        lambda: parse_callback(body, SECRET, max_age=max_age, now=now), errors.CallbackError
+    )
+    _outcome("rtc: parse_callback (signed)", event)
+    assert not isinstance(event, errors.CallbackSignatureError), "a signed callback failed"
+    if isinstance(event, errors.CallbackError):
+        return
+    assert isinstance(event, CallbackEvent)
+    assert isinstance(event.data, dict)
+    assert event.event_type == envelope["EventType"]
+    assert event.event_time is None or event.event_time.tzinfo is not None
+    if event.event_type == SEGMENT_EVENT_TYPE:
+        _check_segment_or_error("rtc: parse_callback (signed)", event, mapping, "segment() ")
+
+
+@fuzz(600)
+@given(data=SEGMENT_DATA, mapping=MAPPINGS)
+@example({"ObjectKey": "k", "StartTime": "inf", "Duration": 1, "RoomId": "r", "TaskId": "t",
+          "UserId": "u"}, _DEFAULT_MAPPING)  # fmt: skip
+def test_segment_of_signed_events_with_arbitrary_event_data(
+    data: dict[str, Any], mapping: SegmentFieldMapping
+) -> None:
+    """CallbackEvent.segment() on any EventData object gives a Segment or a CallbackError."""
+    _count("rtc: CallbackEvent.segment (arbitrary)")
+    event = parse_callback(_signed(_dumps(data)), SECRET)
+    _check_segment_or_error("rtc: CallbackEvent.segment (arbitrary)", event, mapping)
 
 
 @pytest.fixture(scope="module")
@@ -527,6 +700,78 @@ def emulator_callbacks(emu: Emulator) -> list[dict[str, Any]]:
     callbacks = emu.rtc.take_callbacks()
     assert callbacks
     return callbacks
+
+
+@fuzz(500)
+@given(data=st.data(), mapping=MAPPINGS)
+def test_segment_of_mutated_emulator_callbacks(
+    emu: Emulator,
+    emulator_callbacks: list[dict[str, Any]],
+    data: st.DataObject,
+    mapping: SegmentFieldMapping,
+) -> None:
+    """Emulator-sent SegmentRealTimeData with mangled fields gives a Segment or a CallbackError."""
+    _count("rtc: CallbackEvent.segment (mutated emulator)")
+    secret = emu.credentials.callback_secret
+    original = data.draw(st.sampled_from(emulator_callbacks))
+    event_data = data.draw(mutated(json.loads(original["EventData"]), SEGMENT_VALUES))
+    fields = {k: v for k, v in original.items() if k != "Signature"}
+    fields["EventData"] = _dumps(event_data)
+    fields["Signature"] = sign_callback(fields, secret)
+    event = parse_callback(_dumps(fields).encode(), secret)
+    _check_segment_or_error("rtc: CallbackEvent.segment (mutated emulator)", event, mapping)
+
+
+def test_emulator_callbacks_give_segments(
+    emu: Emulator, emulator_callbacks: list[dict[str, Any]]
+) -> None:
+    """Unmodified emulator callbacks verify and give segments (the mutation base is valid)."""
+    secret = emu.credentials.callback_secret
+    for envelope in emulator_callbacks:
+        _check_segment(parse_callback(_dumps(envelope).encode(), secret, max_age=3600).segment())
+
+
+@fuzz(600)
+@given(
+    envelope=signed_envelopes(),
+    data=st.data(),
+    as_bytes=st.booleans(),
+)
+def test_single_character_change_fails_verification(
+    envelope: dict[str, Any], data: st.DataObject, as_bytes: bool
+) -> None:
+    """Replacing, inserting or deleting one character of a signed field breaks the signature."""
+    _count("rtc: signature tampering")
+    names = [n for n in ENVELOPE_KEYS if n in envelope]
+    name = data.draw(st.sampled_from(names))
+    value: str = envelope[name]
+    if name == "Signature":
+        # Case and surrounding whitespace are not significant in the hex digest.
+        position = data.draw(st.integers(0, len(value) - 1))
+        old = value[position]
+        new = data.draw(
+            st.characters(codec="utf-8").filter(
+                lambda c: c.lower() != old.lower() and not (old.isspace() and c.isspace())
+            )
+        )
+        tampered = value[:position] + new + value[position + 1 :]
+    else:
+        ops = ["insert"] + (["replace", "delete"] if value else [])
+        how = data.draw(st.sampled_from(ops))
+        position = data.draw(st.integers(0, max(0, len(value) - (how != "insert"))))
+        if how == "insert":
+            tampered = value[:position] + data.draw(st.characters(codec="utf-8"))
+            tampered += value[position:]
+        elif how == "delete":
+            tampered = value[:position] + value[position + 1 :]
+        else:
+            old = value[position]
+            new = data.draw(st.characters(codec="utf-8").filter(lambda c: c != old))
+            tampered = value[:position] + new + value[position + 1 :]
+    changed = {**envelope, name: tampered}
+    body: Any = _dumps(changed).encode() if as_bytes else changed
+    with pytest.raises(errors.CallbackSignatureError):
+        parse_callback(body, SECRET)
 
 
 @pytest.mark.parametrize(
@@ -628,6 +873,8 @@ FIXTURE_AUDIO: dict[str, bytes] = {
     if path.suffix in (".wav", ".mp3", ".ogg", ".flac")
 }
 AUDIO_NAMES = sorted(FIXTURE_AUDIO)
+#: The samples of hello_8k.wav (a strategy takes them lazily: reprs stay small).
+HELLO_PCM = FIXTURE_AUDIO["hello_8k.wav"][44:]
 HEADER_INTS = st.sampled_from([0, 1, 2, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF]) | st.integers(
     0, 0xFFFFFFFF
 )
@@ -673,7 +920,7 @@ def handmade_wavs(draw: st.DrawFn) -> bytes:
         draw(st.sampled_from([0, 8, 16, 24, 32]) | st.integers(0, 0xFFFF)),
     )
     fmt += draw(st.binary(max_size=8))
-    pcm = draw(st.binary(max_size=3000) | st.just(FIXTURE_AUDIO["hello.wav"][44:4044]))
+    pcm = draw(st.binary(max_size=3000) | st.builds(lambda: HELLO_PCM[:4000]))
     chunks = [
         (b"fmt ", draw(st.just(len(fmt)) | HEADER_INTS), fmt),
         (b"data", draw(st.just(len(pcm)) | HEADER_INTS), pcm),
@@ -757,10 +1004,138 @@ AUDIO_KINDS = st.sampled_from(
 )
 
 
+@fuzz(1000)
+@given(data=AUDIO_BYTES, kind=AUDIO_KINDS, options=st.none() | AUDIO_OPTIONS)
+def test_audio_sniffing_raises_only_invalid_audio(
+    data: bytes, kind: str, options: RecognitionOptions | None
+) -> None:
+    """Mangled or random audio, as bytes or file objects, is accepted or an InvalidAudioError."""
+    _count("asr: sniff / prepare_audio")
+    try:
+        info = sniff(io.BytesIO(data), len(data))
+    except errors.InvalidAudioError:
+        pass
+    else:
+        assert info.format in ("wav", "mp3", "ogg")
+        assert info.size == len(data)
+    fields = options.to_audio_dict() if options is not None else {}
+    prepared = _attempt(
+        lambda: prepare_audio(_audio_input(data, kind), fields), errors.InvalidAudioError
+    )
+    if isinstance(prepared, errors.InvalidAudioError):
+        _outcome("asr: sniff / prepare_audio", prepared)
+        return
+    assert isinstance(prepared, PreparedAudio)
+    assert prepared.info is not None
+    assert prepared.source is not None
+    _outcome("asr: sniff / prepare_audio", f"accepted {prepared.info.format}")
+    try:
+        assert prepared.info.format in ("wav", "mp3", "ogg", "raw")
+        assert prepared.fields["format"] == prepared.info.format
+        assert prepared.info.size == len(data)
+        duration = prepared.info.duration_ms
+        assert duration is None or 0 <= duration <= MAX_DURATION_MS
+        sent = b"".join(bytes(chunk) for chunk in prepared.source.iter_chunks(4096))
+        assert sent == data
+    finally:
+        prepared.source.close()
+
+
+@st.composite
+def sendable_wavs(draw: st.DrawFn) -> bytes:
+    """WAVs whose header the client accepts (fmt before data, non-zero rate, channels,
+    block align), with odd values everywhere else."""
+    channels = draw(st.integers(1, 8))
+    fmt = struct.pack(
+        "<HHIIHH",
+        draw(st.sampled_from([1, 3]) | st.integers(0, 0xFFFF)),
+        channels,
+        draw(st.sampled_from([8000, 16000]) | st.integers(1, 200_000)),
+        draw(st.integers(0, 2**32 - 1)),
+        draw(st.integers(1, 2 * channels) | st.integers(1, 0xFFFF)),
+        draw(st.sampled_from([8, 16]) | st.integers(0, 0xFFFF)),
+    )
+    pcm = draw(st.binary(max_size=2000) | st.builds(lambda: HELLO_PCM))
+    size = draw(st.just(len(pcm)) | st.sampled_from([0, 0xFFFFFFFF]) | st.integers(0, 4000))
+    body = b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", size) + pcm
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@st.composite
+def damaged_payloads(draw: st.DrawFn) -> bytes:
+    """A fixture with its header intact and its payload cut or flipped."""
+    data = bytearray(FIXTURE_AUDIO[draw(st.sampled_from(AUDIO_NAMES))])
+    for _ in range(draw(st.integers(1, 3))):
+        if len(data) <= 64:
+            break
+        position = draw(st.integers(64, len(data) - 1))
+        if draw(st.booleans()):
+            del data[position:]
+        else:
+            data[position] ^= draw(st.integers(1, 255))
+    return bytes(data)
+
+
+#: Audio and options that mostly pass the client's checks, so the emulator sees them.
+SENDABLE = st.one_of(
+    st.tuples(sendable_wavs() | damaged_payloads(), st.none() | AUDIO_OPTIONS),
+    st.tuples(
+        st.binary(min_size=1, max_size=3000),
+        st.builds(
+            RecognitionOptions,
+            format=st.just("raw"),
+            rate=st.none() | st.integers(1, 2**40),
+            channel=st.none() | st.sampled_from([1, 2]),
+            codec=st.none() | st.just("raw"),
+        ),
+    ),
+    st.tuples(AUDIO_BYTES, st.none() | AUDIO_OPTIONS),
+)
+
+
+@fuzz(250)
+@given(sent=SENDABLE)
+@example(
+    (
+        b"RIFF\x2c\x01\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x02\x00\x80\x3e\x00\x00"
+        b"\x80\x3e\x00\x00\x01\x00\x10\x00data\x08\x00\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08",
+        None,
+    )
+)
+def test_emulator_answers_mangled_audio_with_an_error_status(
+    emu: Emulator, sent: tuple[bytes, RecognitionOptions | None]
+) -> None:
+    """Audio the client sends is answered by the emulator with a status, never a 500 crash."""
+    _count("emulator: ASR audio")
+    data, options = sent
+    emu.reset()
+    with emu.asr.client(max_retries=0) as client:
+        outcome = _attempt(lambda: client.recognize(data, options=options), errors.VolcSpeechError)
+    _outcome("emulator: ASR audio", outcome)
+    if isinstance(outcome, errors.InvalidAudioError):
+        assert not emu.requests  # refused before any traffic
+        return
+    if isinstance(outcome, errors.VolcSpeechError):
+        assert isinstance(outcome, errors.APIError)
+        assert not isinstance(outcome, errors.ServerError), outcome
+    else:
+        assert isinstance(outcome, Transcript)
+    assert [r.status for r in emu.requests if r.status >= 500] == []
+
+
 FLASH_PATH = "/api/v3/auc/bigmodel/recognize/flash"
+
+
+def _tiny_wav(pcm: bytes, rate: int = 8000) -> bytes:
+    """A mono 16-bit PCM WAV of ``pcm``."""
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    body = b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 VALID_ASR_BODY: dict[str, Any] = {
     "user": {"uid": "fuzz"},
-    "audio": {"format": "wav", "data": "UklGRg=="},
+    "audio": {"format": "wav", "data": base64.b64encode(_tiny_wav(HELLO_PCM[:1600])).decode()},
     "request": {"model_name": "bigmodel", "enable_itn": True, "corpus": {"context": "{}"}},
 }
 
@@ -772,6 +1147,27 @@ DEEP_CONTEXT_BODY = _dumps(
         "request": {"model_name": "bigmodel", "corpus": {"context": "[" * 60_000}},
     }
 ).encode()
+
+
+@fuzz(200)
+@given(
+    body=st.one_of(
+        mutated(VALID_ASR_BODY).map(lambda d: _dumps(d).encode()),
+        JSON_VALUES.map(lambda d: _dumps(d).encode()),
+        st.binary(max_size=200),
+        st.sampled_from([b'"\\', b'{"a":"\\u', b"{", b"\xff"]),
+    )
+)
+@example(DEEP_JSON.encode())
+@example(DEEP_CONTEXT_BODY)
+@example(b'{"audio":' * 50_000)
+def test_emulator_answers_arbitrary_asr_bodies_with_an_error_status(
+    emu: Emulator, body: bytes
+) -> None:
+    """Any request body posted to the emulated flash API gets a non-5xx answer."""
+    _count("emulator: ASR request bodies")
+    answer = _assert_flash_answers(emu, body)
+    _outcome("emulator: ASR request bodies", f"HTTP {answer.status_code}")
 
 
 def _assert_flash_answers(emu: Emulator, body: bytes) -> requests.Response:
@@ -975,6 +1371,35 @@ def _model_payloads(cls: type) -> st.SearchStrategy[Any]:
 MODEL_CLASSES = list(MODEL_KEYS)
 
 
+@fuzz(800)
+@given(cls=st.sampled_from(MODEL_CLASSES), data=st.data())
+def test_model_from_dict_gives_the_model_or_a_validation_error(
+    cls: type, data: st.DataObject
+) -> None:
+    """Every model's from_dict on arbitrary JSON returns the model or raises ValidationError."""
+    _count("rtc: models from_dict")
+    payload = data.draw(_model_payloads(cls), label="payload")
+    model = _attempt(lambda: cls.from_dict(payload), errors.ValidationError)  # type: ignore[attr-defined]
+    _outcome("rtc: models from_dict", model)
+    if isinstance(model, errors.ValidationError):
+        assert str(model)
+        return
+    assert isinstance(model, cls)
+    if cls is not SegmentTask:
+        # Whatever from_dict accepts, to_dict writes back to the same model.
+        assert cls.from_dict(model.to_dict()) == model  # type: ignore[attr-defined]
+
+
+@fuzz(600)
+@given(model=st.one_of(list(VALID_MODELS.values())))
+def test_valid_models_round_trip(model: Any) -> None:
+    """A valid model survives to_dict, JSON and from_dict unchanged."""
+    _count("rtc: models round trip")
+    cls = type(model)
+    assert cls.from_dict(model.to_dict()) == model
+    assert cls.from_dict(json.loads(json.dumps(model.to_dict()))) == model
+
+
 OPTION_NAMES = [a.name for a in attrs.fields(RecognitionOptions)]
 OPTION_VALUES = st.one_of(
     ANY_VALUE,
@@ -994,7 +1419,6 @@ OPTION_VALUES = st.one_of(
             16000,
             '{"hotwords":[{"word":"x"}]}',
             "[]",
-            DEEP_JSON,
             b"bytes",
             object(),
         ]
@@ -1002,6 +1426,79 @@ OPTION_VALUES = st.one_of(
     st.builds(SensitiveWordsFilter, filter_with_signed=st.lists(NONBLANK, max_size=2)),
     st.dictionaries(st.text(max_size=8) | st.integers(), ANY_VALUE, max_size=3),
 )
+
+
+_BOOL_OPTIONS = [n for n in OPTION_NAMES if n.startswith(("enable_", "show_", "vad_"))]
+#: A valid value for every field (ssd_version also needs enable_speaker_info=True).
+VALID_OPTION_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    **dict.fromkeys(_BOOL_OPTIONS, st.booleans()),
+    "format": st.sampled_from(["raw", "wav", "mp3", "ogg"]),
+    "codec": st.sampled_from(["raw", "opus"]),
+    "rate": st.integers(1, 10**6),
+    "bits": st.just(16),
+    "channel": st.sampled_from([1, 2]),
+    "language": PLAIN_TEXT,
+    "model_name": NONBLANK,
+    "model_version": PLAIN_TEXT,
+    "ssd_version": PLAIN_TEXT,
+    "end_window_size": st.integers(300, 5000),
+    "sensitive_words_filter": st.builds(SensitiveWordsFilter, system_reserved_filter=OPT_BOOL),
+    "boosting_table_name": PLAIN_TEXT,
+    "correct_table_name": PLAIN_TEXT,
+    "context": st.lists(NONBLANK, min_size=1, max_size=3).map(hotwords_context),
+    "extra": st.dictionaries(st.sampled_from(["x_custom", "beta"]), JSON_VALUES, max_size=2),
+}
+assert set(VALID_OPTION_VALUES) == set(OPTION_NAMES)
+VALID_OPTIONS = st.fixed_dictionaries({}, optional=VALID_OPTION_VALUES)
+
+
+@fuzz(500)
+@given(
+    kwargs=st.one_of(
+        st.fixed_dictionaries({}, optional=dict.fromkeys(OPTION_NAMES, OPTION_VALUES)),
+        # Valid options with one or two fields set to arbitrary values.
+        st.builds(
+            lambda valid, odd: {**valid, **odd},
+            VALID_OPTIONS,
+            st.dictionaries(st.sampled_from(OPTION_NAMES), OPTION_VALUES, max_size=2),
+        ),
+    )
+)
+@example({"context": DEEP_JSON})
+@example({"channel": 1.0})
+def test_recognition_options_are_valid_or_a_validation_error(kwargs: dict[str, Any]) -> None:
+    """RecognitionOptions with arbitrary field values is built (and serializes) or is refused."""
+    _count("asr: RecognitionOptions")
+    options = _attempt(lambda: RecognitionOptions(**kwargs), errors.ValidationError)
+    _outcome("asr: RecognitionOptions", options)
+    if isinstance(options, errors.ValidationError):
+        assert options.field in (*OPTION_NAMES, None)
+        return
+    audio, request = options.to_audio_dict(), options.to_request_dict()
+    json.dumps({"audio": audio, "request": request})
+    for name in ("rate", "bits", "channel", "end_window_size"):
+        value = getattr(options, name)
+        assert value is None or type(value) is int, f"{name}={value!r} is not an int"
+
+
+@fuzz(300)
+@given(
+    words=st.one_of(st.lists(ANY_VALUE, max_size=4), ANY_VALUE),
+    flags=OPT_BOOL | ANY_VALUE,
+)
+def test_option_helpers_build_or_raise_validation_errors(words: Any, flags: Any) -> None:
+    """hotwords_context, dialog_context and SensitiveWordsFilter take any input or refuse it."""
+    _count("asr: option helpers")
+    for build in (
+        lambda: hotwords_context(words),
+        lambda: dialog_context(words),
+        lambda: SensitiveWordsFilter(system_reserved_filter=flags, filter_with_empty=words),
+    ):
+        built = _attempt(build, errors.ValidationError, TypeError)
+        if isinstance(built, TypeError):
+            # Iterating a non-iterable is the caller's TypeError; everything else is ours.
+            assert "not iterable" in str(built)
+        assert built is not None
 
 
 def test_regression_deeply_nested_context() -> None:
@@ -1021,7 +1518,7 @@ def test_regression_deeply_nested_context() -> None:
 def test_regression_integral_floats_for_int_choices(field: str, value: float) -> None:
     """bits and channel refuse floats (16.0 would be sent as JSON 16.0)."""
     with pytest.raises(errors.ValidationError, match=field):
-        RecognitionOptions(**{field: value})
+        RecognitionOptions(**cast(dict[str, Any], {field: value}))
 
 
 def test_regression_wav_with_block_align_below_channels(emu: Emulator) -> None:
@@ -1084,9 +1581,10 @@ SUB_PIECES = st.one_of(
             "«",
         ]
     ),
-    st.text(string.ascii_letters + string.digits, min_size=30, max_size=120),
+    st.text(string.ascii_letters + string.digits, min_size=30, max_size=80),
 )
-SUB_TEXT = st.lists(SUB_PIECES, max_size=8).map("".join)
+SUB_TEXT = st.lists(SUB_PIECES, max_size=6).map("".join)
+WORD_TEXT = st.lists(SUB_PIECES, max_size=2).map("".join)
 SPEAKERS = st.none() | SUB_TEXT | st.sampled_from(["alice", "Maria", "mixed", "1"])
 #: Millisecond times: small, typical and huge (beyond 100 hours).
 TIMES = st.integers(0, 5000) | st.integers(0, 10**7) | st.integers(0, 10**13)
@@ -1124,7 +1622,7 @@ def assert_subtitles_parse(cues: Sequence[Cue], srt_text: str, vtt_text: str) ->
         assert entry.end > entry.start
         assert entry.content.strip()
         assert "-->" not in entry.content
-    captions = list(webvtt.from_buffer(io.StringIO(vtt_text)))
+    captions = webvtt.from_buffer(io.StringIO(vtt_text)).captions
     assert len(captions) == len(cues)
     for caption, cue in zip(captions, cues):
         assert _vtt_ms(caption.start_time) == cue.start_ms
@@ -1138,7 +1636,26 @@ def cues(draw: st.DrawFn) -> Cue:
     return Cue(start, start + draw(st.integers(1, 10**6)), draw(SUB_TEXT), draw(SPEAKERS))
 
 
-WORD_TUPLES = st.lists(st.tuples(SUB_TEXT, SIGNED_TIMES, SIGNED_TIMES), max_size=12)
+WORD_TUPLES = st.lists(st.tuples(WORD_TEXT, SIGNED_TIMES, SIGNED_TIMES), max_size=10)
+
+
+@fuzz(600)
+@given(cue=cues(), words=WORD_TUPLES, limits=LIMITS, speakers=st.booleans())
+@example(Cue(0, 1000, "a ---> b", None), [], {}, True)
+def test_split_cue_output_always_parses(
+    cue: Cue,
+    words: list[tuple[str, int, int]],
+    limits: dict[str, Any],
+    speakers: bool,
+) -> None:
+    """split_cue on any text, words and limits gives cues whose SRT and WebVTT parse back."""
+    _count("subtitles: split_cue")
+    out = split_cue(cue, words, **limits)
+    if not cue.text.strip() and not any(w[0].strip() for w in words):
+        assert out == []
+    assert_subtitles_parse(
+        out, format_srt(out, speakers=speakers), format_vtt(out, speakers=speakers)
+    )
 
 
 @st.composite
@@ -1146,14 +1663,58 @@ def utterances(draw: st.DrawFn) -> Utterance:
     start, end = draw(SIGNED_TIMES), draw(SIGNED_TIMES)
     words = tuple(
         Word(text, a, b)
-        for text, a, b in draw(st.lists(st.tuples(SUB_TEXT, TIMES, TIMES), max_size=6))
+        for text, a, b in draw(st.lists(st.tuples(WORD_TEXT, TIMES, TIMES), max_size=6))
     )
     additions = draw(st.none() | st.builds(lambda s: {"speaker": s}, SPEAKERS | st.integers()))
     return Utterance(draw(SUB_TEXT), start, end, words, additions=additions)
 
 
+@fuzz(400)
+@given(
+    items=st.lists(utterances(), max_size=4),
+    limits=LIMITS,
+    speakers=st.booleans(),
+)
+def test_cues_from_utterances_always_parse(
+    items: list[Utterance], limits: dict[str, Any], speakers: bool
+) -> None:
+    """cues_from_utterances on random utterances gives subtitles that parse back."""
+    _count("subtitles: cues_from_utterances")
+    out = cues_from_utterances(items, speakers=speakers, **limits)
+    loose = cues_from_utterances([], words=[w for u in items for w in u.words], **limits)
+    for produced in (out, loose):
+        assert_subtitles_parse(produced, format_srt(produced), format_vtt(produced))
+
+
+@fuzz(300)
+@given(
+    items=st.lists(utterances(), max_size=4),
+    text=SUB_TEXT,
+    duration=st.none() | SIGNED_TIMES,
+    limits=LIMITS,
+    speakers=st.booleans(),
+)
+def test_transcript_subtitles_always_parse(
+    items: list[Utterance],
+    text: str,
+    duration: int | None,
+    limits: dict[str, Any],
+    speakers: bool,
+) -> None:
+    """Transcript.to_srt() / to_vtt() of random transcripts parse back, one entry per cue."""
+    _count("subtitles: Transcript")
+    for transcript in (
+        Transcript(text=text, utterances=tuple(items), duration_ms=duration),
+        Transcript(text=text, duration_ms=duration),
+    ):
+        rules = {**limits, "speakers": speakers}
+        assert_subtitles_parse(
+            transcript.cues(**rules), transcript.to_srt(**rules), transcript.to_vtt(**rules)
+        )
+
+
 ROOM_WORDS = st.lists(
-    st.builds(RoomWord, SUB_TEXT, SIGNED_TIMES, SIGNED_TIMES, st.none() | st.floats()), max_size=6
+    st.builds(RoomWord, WORD_TEXT, SIGNED_TIMES, SIGNED_TIMES, st.none() | st.floats()), max_size=6
 )
 ROOM_UTTERANCES = st.lists(
     st.builds(
@@ -1178,6 +1739,56 @@ GAPS = st.lists(
     ),
     max_size=3,
 )
+
+
+@fuzz(250)
+@given(
+    users=ROOM_UTTERANCES,
+    mixed=ROOM_UTTERANCES,
+    gaps=GAPS,
+    stream=st.sampled_from(["users", "mixed"]),
+    speaker_labels=st.booleans(),
+    mark_gaps=st.booleans(),
+)
+def test_room_transcript_subtitles_always_parse(
+    users: list[RoomUtterance],
+    mixed: list[RoomUtterance],
+    gaps: list[Gap],
+    stream: str,
+    speaker_labels: bool,
+    mark_gaps: bool,
+) -> None:
+    """RoomTranscript.to_srt() / to_vtt() of random rooms parse back, one entry per cue."""
+    _count("subtitles: RoomTranscript")
+    room = RoomTranscript(
+        app_id="app",
+        room_id="room",
+        origin_ms=0,
+        utterances=tuple(users),
+        mixed=tuple(mixed),
+        gaps=tuple(gaps),
+    )
+    options: dict[str, Any] = {
+        "stream": stream,
+        "speaker_labels": speaker_labels,
+        "mark_gaps": mark_gaps,
+    }
+    expected = room._cues(stream, speaker_labels, mark_gaps)
+    assert_subtitles_parse(expected, room.to_srt(**options), room.to_vtt(**options))
+
+
+@fuzz(300)
+@given(start=st.integers() | ANY_VALUE, end=st.integers() | ANY_VALUE, text=SUB_TEXT)
+def test_cue_construction_is_valid_or_a_validation_error(start: Any, end: Any, text: str) -> None:
+    """Cue() with arbitrary times is a valid cue (end after start) or a ValidationError."""
+    _count("subtitles: Cue")
+    try:
+        cue = Cue(start, end, text)
+    except errors.ValidationError:
+        return
+    assert isinstance(cue.start_ms, int)
+    assert isinstance(cue.end_ms, int)
+    assert 0 <= cue.start_ms < cue.end_ms
 
 
 def test_regression_arrow_left_in_srt_text() -> None:
