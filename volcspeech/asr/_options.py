@@ -116,8 +116,10 @@ def _dumps(value: Any) -> str:
 
 
 def _texts(values: Iterable[str], what: str) -> list[str]:
-    if isinstance(values, (str, bytes)):
-        raise ValidationError(f"{what} must be a list of strings, not one string")
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValidationError(
+            f"{what} must be a list of strings, got {type(values).__name__}", field=what
+        )
     out = []
     for value in values:
         if not isinstance(value, str) or not value.strip():
@@ -168,8 +170,11 @@ def dialog_context(texts: Iterable[str]) -> str:
 
 
 def _word_list(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, (str, bytes)):
-        raise ValidationError("SensitiveWordsFilter word lists must be lists of strings")
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(
+            "SensitiveWordsFilter word lists must be lists of strings, "
+            f"got {type(value).__name__}"
+        )
     words = tuple(value)
     for word in words:
         if not isinstance(word, str) or not word:
