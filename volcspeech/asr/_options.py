@@ -172,8 +172,7 @@ def dialog_context(texts: Iterable[str]) -> str:
 def _word_list(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ValidationError(
-            "SensitiveWordsFilter word lists must be lists of strings, "
-            f"got {type(value).__name__}"
+            f"SensitiveWordsFilter word lists must be lists of strings, got {type(value).__name__}"
         )
     words = tuple(value)
     for word in words:
