@@ -217,6 +217,7 @@ def test_permanent_failure_is_reported_as_a_gap(emu: Emulator) -> None:
     assert calls[1] == 3
     (gap,) = final.gaps
     assert (gap.user_id, gap.sequence, gap.error_type) == ("alice", 1, "ServerError")
+    assert gap.attempts == 3
     assert (gap.start_time, gap.end_time) == (20000, 40000)
     assert "storage unavailable" in gap.reason
     assert not final.complete

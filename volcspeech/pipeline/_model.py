@@ -79,6 +79,7 @@ class Gap:
         sequence: the failed segment's sequence number, when known.
         reason: a readable reason (the last error's class and message).
         error_type: the last error's class name.
+        attempts: how many times recognition was tried.
     """
 
     user_id: str
@@ -87,6 +88,7 @@ class Gap:
     sequence: Optional[int]
     reason: str
     error_type: str
+    attempts: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

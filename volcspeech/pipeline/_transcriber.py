@@ -129,7 +129,7 @@ def _piece(segment: Segment, start: int, end: int, transcript: Transcript) -> Se
 @attrs.define
 class _Stream:
     pieces: dict[tuple[Optional[int], int], SegmentPiece] = attrs.field(factory=dict)
-    errors: dict[tuple[Optional[int], int], BaseException] = attrs.field(factory=dict)
+    failures: dict[tuple[Optional[int], int], _Outcome] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -232,7 +232,6 @@ class SegmentTranscriber:
         self._seen_events: set[str] = set()
         self._finished = False
         self._updates: queue.Queue[RoomKey] = queue.Queue()
-        self._futures: set[concurrent.futures.Future[_Outcome]] = set()
 
     def __repr__(self) -> str:
         return f"SegmentTranscriber(rooms={len(self._rooms)}, pending={self.pending})"
@@ -310,8 +309,6 @@ class SegmentTranscriber:
             self.segment_attempts,
             self.segment_retry_wait,
         )
-        with self._lock:
-            self._futures.add(future)
         future.add_done_callback(lambda f: self._done(segment, f))
         return True
 
@@ -328,13 +325,12 @@ class SegmentTranscriber:
             end = start + int(segment.duration_ms or 0)
             outcome = _Outcome(SegmentPiece(segment.sequence, start, end, (), True), exc)
         with self._lock:
-            self._futures.discard(future)
             room = self._room(_room_key(segment))
             stream = room.streams.setdefault(segment.user_id, _Stream())
             key = (outcome.piece.sequence, outcome.piece.start)
             stream.pieces[key] = outcome.piece
-            if outcome.error is not None:
-                stream.errors[key] = outcome.error
+            if outcome.piece.failed:
+                stream.failures[key] = outcome
             room.pending -= 1
             ready = self._collect_final(room, segment.user_id, finishing=False)
             self._idle.notify_all()
@@ -416,7 +412,8 @@ class SegmentTranscriber:
             target.extend(self._to_room_utterance(user_id, m, origin) for m in self._merged(stream))
             for key, piece in stream.pieces.items():
                 if piece.failed:
-                    err = stream.errors.get(key)
+                    failure = stream.failures.get(key)
+                    err = failure.error if failure else None
                     gaps.append(
                         Gap(
                             user_id,
@@ -425,6 +422,7 @@ class SegmentTranscriber:
                             piece.sequence,
                             f"{type(err).__name__}: {err}" if err else "recognition failed",
                             type(err).__name__ if err else "Unknown",
+                            failure.attempts if failure else 0,
                         )
                     )
                 else:

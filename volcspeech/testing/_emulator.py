@@ -19,8 +19,8 @@ import struct
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Union
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 import attrs
@@ -631,12 +631,3 @@ class Emulator:
         self.app.faults.clear()
         with self.app._log_lock:
             self.app.requests.clear()
-
-
-def iter_chunks(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:
-    """Split bytes into chunks (for streamed answers)."""
-    for i in range(0, len(data), size):
-        yield data[i : i + size]
-
-
-Handler = Callable[[EmulatorRequest], EmulatorResponse]
