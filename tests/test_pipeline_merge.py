@@ -7,11 +7,11 @@ import random
 
 import pytest
 
+from volcspeech.pipeline import join_text
 from volcspeech.pipeline._merge import (
     PieceUtterance,
     PieceWord,
     SegmentPiece,
-    join_text,
     merge_stream,
 )
 from volcspeech.testing._sample import SampleRoom, load_sample_room

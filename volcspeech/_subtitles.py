@@ -180,9 +180,34 @@ class _Rules:
         return "\n".join(self._wrap(text))
 
 
-def _separator(texts: Sequence[str]) -> str:
-    """Words of spaced scripts are joined by a space, CJK characters by nothing."""
-    return " " if any(c.isascii() and c.isalnum() for t in texts for c in t) else ""
+def _is_cjk(ch: str) -> bool:
+    name = unicodedata.name(ch, "")
+    return name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL")) or (
+        unicodedata.east_asian_width(ch) in ("W", "F") and not ch.isspace()
+    )
+
+
+def join_text(left: str, right: str) -> str:
+    """Join two pieces of text: no space next to a CJK character, one space otherwise."""
+    left, right = left.rstrip(), right.lstrip()
+    if not left:
+        return right
+    if not right:
+        return left
+    if _is_cjk(left[-1]) or _is_cjk(right[0]):
+        return left + right
+    return f"{left} {right}"
+
+
+def join_words(texts: Iterable[str]) -> str:
+    """Join words with :func:`join_text`.
+
+    ``["关", "闭"]`` gives ``"关闭"``; ``["a", "b"]`` gives ``"a b"``.
+    """
+    out = ""
+    for text in texts:
+        out = join_text(out, text)
+    return out
 
 
 def _align(text: str, words: Sequence[TimedText]) -> list[int] | None:
@@ -208,11 +233,10 @@ def _split_words(
 ) -> list[Cue]:
     starts = _align(text, words)
     if starts is None:
-        sep = _separator([w.text for w in words])
         pieces = [w.text.strip() for w in words]
 
         def piece_text(first: int, stop: int) -> str:
-            return sep.join(p for p in pieces[first:stop] if p)
+            return join_words(pieces[first:stop])
 
     else:
         aligned = starts
@@ -315,7 +339,7 @@ def split_cue(
     word_list = [_as_word(w) for w in words]
     text = " ".join(cue.text.split())
     if not text and word_list:
-        text = _separator([w.text for w in word_list]).join(w.text.strip() for w in word_list)
+        text = join_words(w.text for w in word_list)
     if not text:
         return []
     if rules.fits(text, cue.end_ms - cue.start_ms):

@@ -10,7 +10,7 @@ reported as gaps.
 
 from __future__ import annotations
 
-from ._merge import join_text
+from .._subtitles import join_text
 from ._model import MIXED_USER, Gap, RoomTranscript, RoomUtterance, RoomWord
 from ._moderation import ModerationMatch, Moderator
 from ._resolvers import base_url_resolver, s3_presigned_resolver, tos_presigned_resolver

@@ -23,13 +23,14 @@ Everything here is deterministic and independent of arrival order.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import Optional
 
 import attrs
 
-__all__ = ["MergedUtterance", "PieceWord", "SegmentPiece", "join_text", "merge_stream"]
+from .._subtitles import join_text, join_words
+
+__all__ = ["MergedUtterance", "PieceWord", "SegmentPiece", "merge_stream"]
 
 #: Two copies of one word cut by an edge may be this far apart (ms) and still be one word.
 _TOUCH_MS = 50
@@ -88,27 +89,6 @@ class MergedUtterance:
     words: tuple[PieceWord, ...]
     sequences: tuple[int, ...]
     additions: tuple[tuple[str, object], ...] = ()
-
-
-def _is_cjk(ch: str) -> bool:
-    if not ch:
-        return False
-    name = unicodedata.name(ch, "")
-    return name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL")) or (
-        unicodedata.east_asian_width(ch) in ("W", "F") and not ch.isspace()
-    )
-
-
-def join_text(left: str, right: str) -> str:
-    """Join two text pieces: no space between CJK characters, one space otherwise."""
-    left, right = left.rstrip(), right.lstrip()
-    if not left:
-        return right
-    if not right:
-        return left
-    if _is_cjk(left[-1]) or _is_cjk(right[0]):
-        return left + right
-    return f"{left} {right}"
 
 
 def _same_word(a: PieceWord, b: PieceWord) -> bool:
@@ -247,7 +227,4 @@ def _group(
 
 
 def _words_text(words: Sequence[PieceWord]) -> str:
-    text = ""
-    for word in words:
-        text = join_text(text, word.text)
-    return text
+    return join_words(w.text for w in words)
