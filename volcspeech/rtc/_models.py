@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Callable, NoReturn, TypeVar, Union
+from typing import Any, Callable, ClassVar, NoReturn, TypeVar, Union
 
 import attrs
 
@@ -225,10 +225,11 @@ def _enum_value(
     return member
 
 
-def _region_value(owner: str, value: object, enum_cls: type[E] | None) -> int | None:
+def _region_value(obj: Any, enum_cls: type[E] | None) -> int | None:
+    value = obj.region
     if value is None:
         return None
-    _check_int(owner, "region", "Region", value, 0)
+    _check_int(*_wf(obj, "region"), value, 0)
     assert isinstance(value, int)
     if enum_cls is not None:
         try:
@@ -243,16 +244,114 @@ def _set(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
 
 
-def _put(out: dict[str, Any], wire: str, value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, enum.IntEnum):
-        value = int(value)
-    out[wire] = value
-
-
 def _secret_repr(value: object) -> str:
     return "None" if value is None else "'***'"
+
+
+# --- wire names ------------------------------------------------------------------
+#
+# Each field that travels over the wire declares its PascalCase name once, in its
+# attrs metadata (``attrs.field(metadata=_wire("AccountId"))``). ``to_dict``,
+# ``from_dict`` (the keys read and the allowed keys of strict reading) and the
+# validation messages all take it from there.
+
+_WIRE = "volcspeech.wire"
+_WIRE_READ = "volcspeech.wire_read"
+
+#: Reads one nested wire value: ``(value, field path, strict) -> parsed``.
+_ReadHook = Callable[[object, str, bool], Any]
+
+
+def _wire(name: str, *, read: _ReadHook | None = None) -> dict[str, Any]:
+    """The attrs metadata of a field sent as ``name``; ``read`` parses a non-null value."""
+    return {_WIRE: name, _WIRE_READ: read}
+
+
+_FIELDS_CACHE: dict[type, tuple[tuple[attrs.Attribute[Any], str], ...]] = {}
+
+
+def _wire_fields(cls: type) -> tuple[tuple[attrs.Attribute[Any], str], ...]:
+    """``(attribute, wire name)`` of ``cls``'s wire fields, in wire order.
+
+    The wire order is the declaration order unless the class lists its field
+    names in ``_WIRE_ORDER`` (the body order the vendor documents).
+    """
+    cached = _FIELDS_CACHE.get(cls)
+    if cached is not None:
+        return cached
+    by_name = {a.name: a for a in attrs.fields(cls) if _WIRE in a.metadata}
+    order: Sequence[str] = getattr(cls, "_WIRE_ORDER", None) or tuple(by_name)
+    assert sorted(order) == sorted(by_name), f"{cls.__name__}._WIRE_ORDER"
+    result = tuple((by_name[n], str(by_name[n].metadata[_WIRE])) for n in order)
+    _FIELDS_CACHE[cls] = result
+    return result
+
+
+def _owner(cls: type) -> str:
+    """The model's name in messages (a user's subclass still reports the SDK's class)."""
+    for klass in cls.__mro__:
+        if klass.__module__ == __name__ and attrs.has(klass):
+            return klass.__name__
+    return cls.__name__  # pragma: no cover
+
+
+def _wire_of(cls: type, name: str) -> str:
+    """The wire name of field ``name`` of model ``cls``."""
+    return str(attrs.fields_dict(cls)[name].metadata[_WIRE])
+
+
+def _wf(obj: object, name: str) -> tuple[str, str, str]:
+    """``(owner, field name, wire name)`` of a model or instance, for the validation helpers."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return _owner(cls), name, _wire_of(cls, name)
+
+
+def _dump(value: object) -> Any:
+    if isinstance(value, _WireModel):
+        return value.to_dict()
+    if isinstance(value, enum.IntEnum):
+        return int(value)
+    if isinstance(value, tuple):
+        return [_dump(item) for item in value]
+    return value
+
+
+M = TypeVar("M", bound="_WireModel")
+
+
+class _WireModel:
+    """Generic ``to_dict`` / ``from_dict`` over the fields' wire metadata."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The PascalCase object, unset (``None``) fields omitted."""
+        out: dict[str, Any] = {}
+        for attribute, wire in _wire_fields(type(self)):
+            value = getattr(self, attribute.name)
+            if value is not None:
+                out[wire] = _dump(value)
+        return out
+
+    @classmethod
+    def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
+        """Read the PascalCase object; raises :class:`ValidationError` on bad input."""
+        return cls._read(data, "", True)
+
+    @classmethod
+    def _read(cls: type[M], data: object, path: str, strict: bool) -> M:
+        owner = _owner(cls)
+        fields = _wire_fields(cls)
+        r = _Reader(owner, data, path, strict=strict)
+        kwargs: dict[str, Any] = {}
+        for attribute, wire in fields:
+            value = r.get(wire)
+            read = attribute.metadata[_WIRE_READ]
+            if read is not None and value is not None:
+                value = read(value, r.field_path(attribute.name), strict)
+            kwargs[attribute.name] = value
+        r.finish(tuple(wire for _, wire in fields))
+        return _build(owner, path, lambda: cls(**kwargs))
 
 
 # --- reading dicts -------------------------------------------------------------
@@ -308,20 +407,11 @@ def _build(cls_name: str, path: str, factory: Callable[[], T]) -> T:
         ) from None
 
 
-def _nested(
-    reader: _Reader, wire: str, name: str, parse: Callable[[object, str, bool], T]
-) -> T | None:
-    value = reader.get(wire)
-    if value is None:
-        return None
-    return parse(value, reader.field_path(name), reader.strict)
-
-
 # --- storage -------------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
-class TosConfig:
+class TosConfig(_WireModel):
     """Volcengine TOS as the destination (``StorageConfig.Type`` = 0).
 
     Attributes:
@@ -330,41 +420,20 @@ class TosConfig:
         region: a :class:`TosRegion` (``Region``; the service default is 0, cn-beijing).
     """
 
-    account_id: str
-    bucket: str
-    region: TosRegion | int | None = None
+    _WIRE_ORDER: ClassVar[tuple[str, ...]] = ("account_id", "region", "bucket")
+
+    account_id: str = attrs.field(metadata=_wire("AccountId"))
+    bucket: str = attrs.field(metadata=_wire("Bucket"))
+    region: TosRegion | int | None = attrs.field(default=None, metadata=_wire("Region"))
 
     def __attrs_post_init__(self) -> None:
-        _check_text("TosConfig", "account_id", "AccountId", self.account_id, required=True)
-        _check_text("TosConfig", "bucket", "Bucket", self.bucket, required=True)
-        _set(self, "region", _region_value("TosConfig", self.region, TosRegion))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The PascalCase ``TosConfig`` object."""
-        out: dict[str, Any] = {"AccountId": self.account_id}
-        _put(out, "Region", self.region)
-        out["Bucket"] = self.bucket
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TosConfig:
-        """Read a ``TosConfig`` object; raises :class:`ValidationError` on bad input."""
-        return cls._read(data, "", True)
-
-    @classmethod
-    def _read(cls, data: object, path: str, strict: bool) -> TosConfig:
-        r = _Reader("TosConfig", data, path, strict=strict)
-        kwargs = {
-            "account_id": r.get("AccountId"),
-            "bucket": r.get("Bucket"),
-            "region": r.get("Region"),
-        }
-        r.finish(("AccountId", "Region", "Bucket"))
-        return _build("TosConfig", path, lambda: cls(**kwargs))
+        _check_text(*_wf(self, "account_id"), self.account_id, required=True)
+        _check_text(*_wf(self, "bucket"), self.bucket, required=True)
+        _set(self, "region", _region_value(self, TosRegion))
 
 
 @attrs.frozen(kw_only=True)
-class VodConfig:
+class VodConfig(_WireModel):
     """Volcengine VOD as the destination (``StorageConfig.Type`` = 1; not for segmentation).
 
     Attributes:
@@ -376,54 +445,32 @@ class VodConfig:
             (``AutoSetFileExtension``).
     """
 
-    account_id: str
-    space: str
-    region: int | None = None
-    storage_class: int | None = None
-    auto_set_file_extension: bool | None = None
+    _WIRE_ORDER: ClassVar[tuple[str, ...]] = (
+        "account_id",
+        "region",
+        "space",
+        "storage_class",
+        "auto_set_file_extension",
+    )
+
+    account_id: str = attrs.field(metadata=_wire("AccountId"))
+    space: str = attrs.field(metadata=_wire("Space"))
+    region: int | None = attrs.field(default=None, metadata=_wire("Region"))
+    storage_class: int | None = attrs.field(default=None, metadata=_wire("StorageClass"))
+    auto_set_file_extension: bool | None = attrs.field(
+        default=None, metadata=_wire("AutoSetFileExtension")
+    )
 
     def __attrs_post_init__(self) -> None:
-        _check_text("VodConfig", "account_id", "AccountId", self.account_id, required=True)
-        _check_text("VodConfig", "space", "Space", self.space, required=True)
-        _set(self, "region", _region_value("VodConfig", self.region, None))
-        _check_int("VodConfig", "storage_class", "StorageClass", self.storage_class, 1, 3)
-        _check_bool(
-            "VodConfig",
-            "auto_set_file_extension",
-            "AutoSetFileExtension",
-            self.auto_set_file_extension,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The PascalCase ``VodConfig`` object."""
-        out: dict[str, Any] = {"AccountId": self.account_id}
-        _put(out, "Region", self.region)
-        out["Space"] = self.space
-        _put(out, "StorageClass", self.storage_class)
-        _put(out, "AutoSetFileExtension", self.auto_set_file_extension)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VodConfig:
-        """Read a ``VodConfig`` object; raises :class:`ValidationError` on bad input."""
-        return cls._read(data, "", True)
-
-    @classmethod
-    def _read(cls, data: object, path: str, strict: bool) -> VodConfig:
-        r = _Reader("VodConfig", data, path, strict=strict)
-        kwargs = {
-            "account_id": r.get("AccountId"),
-            "space": r.get("Space"),
-            "region": r.get("Region"),
-            "storage_class": r.get("StorageClass"),
-            "auto_set_file_extension": r.get("AutoSetFileExtension"),
-        }
-        r.finish(("AccountId", "Region", "Space", "StorageClass", "AutoSetFileExtension"))
-        return _build("VodConfig", path, lambda: cls(**kwargs))
+        _check_text(*_wf(self, "account_id"), self.account_id, required=True)
+        _check_text(*_wf(self, "space"), self.space, required=True)
+        _set(self, "region", _region_value(self, None))
+        _check_int(*_wf(self, "storage_class"), self.storage_class, 1, 3)
+        _check_bool(*_wf(self, "auto_set_file_extension"), self.auto_set_file_extension)
 
 
 @attrs.frozen(kw_only=True, repr=False)
-class CustomConfig:
+class CustomConfig(_WireModel):
     """An S3-compatible third-party store as the destination (``StorageConfig.Type`` = 2).
 
     The keys need write access to the bucket (the vendor advises against read
@@ -438,23 +485,27 @@ class CustomConfig:
             for Amazon S3, a plain int from the vendor's table otherwise.
     """
 
-    bucket: str
-    access_key: str
-    secret_key: str
-    vendor: Vendor | int | None = None
-    region: S3Region | int | None = None
+    _WIRE_ORDER: ClassVar[tuple[str, ...]] = (
+        "vendor",
+        "region",
+        "bucket",
+        "access_key",
+        "secret_key",
+    )
+
+    bucket: str = attrs.field(metadata=_wire("Bucket"))
+    access_key: str = attrs.field(metadata=_wire("AccessKey"))
+    secret_key: str = attrs.field(metadata=_wire("SecretKey"))
+    vendor: Vendor | int | None = attrs.field(default=None, metadata=_wire("Vendor"))
+    region: S3Region | int | None = attrs.field(default=None, metadata=_wire("Region"))
 
     def __attrs_post_init__(self) -> None:
-        _set(
-            self,
-            "vendor",
-            _enum_value("CustomConfig", "vendor", "Vendor", self.vendor, Vendor, list(Vendor)),
-        )
+        _set(self, "vendor", _enum_value(*_wf(self, "vendor"), self.vendor, Vendor, list(Vendor)))
         s3 = self.vendor in (None, Vendor.AMAZON_S3)
-        _set(self, "region", _region_value("CustomConfig", self.region, S3Region if s3 else None))
-        _check_text("CustomConfig", "bucket", "Bucket", self.bucket, required=True)
-        _check_text("CustomConfig", "access_key", "AccessKey", self.access_key, required=True)
-        _check_text("CustomConfig", "secret_key", "SecretKey", self.secret_key, required=True)
+        _set(self, "region", _region_value(self, S3Region if s3 else None))
+        _check_text(*_wf(self, "bucket"), self.bucket, required=True)
+        _check_text(*_wf(self, "access_key"), self.access_key, required=True)
+        _check_text(*_wf(self, "secret_key"), self.secret_key, required=True)
 
     def __repr__(self) -> str:
         return (
@@ -467,35 +518,11 @@ class CustomConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The PascalCase ``CustomConfig`` object, keys included (it is the request body)."""
-        out: dict[str, Any] = {}
-        _put(out, "Vendor", self.vendor)
-        _put(out, "Region", self.region)
-        out["Bucket"] = self.bucket
-        out["AccessKey"] = self.access_key
-        out["SecretKey"] = self.secret_key
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CustomConfig:
-        """Read a ``CustomConfig`` object; raises :class:`ValidationError` on bad input."""
-        return cls._read(data, "", True)
-
-    @classmethod
-    def _read(cls, data: object, path: str, strict: bool) -> CustomConfig:
-        r = _Reader("CustomConfig", data, path, strict=strict)
-        kwargs = {
-            "vendor": r.get("Vendor"),
-            "region": r.get("Region"),
-            "bucket": r.get("Bucket"),
-            "access_key": r.get("AccessKey"),
-            "secret_key": r.get("SecretKey"),
-        }
-        r.finish(("Vendor", "Region", "Bucket", "AccessKey", "SecretKey"))
-        return _build("CustomConfig", path, lambda: cls(**kwargs))
+        return super().to_dict()
 
 
 @attrs.frozen(kw_only=True)
-class VeImageXConfig:
+class VeImageXConfig(_WireModel):
     """veImageX as the destination (``StorageConfig.Type`` = 3; snapshots only, not segmentation).
 
     Attributes:
@@ -504,50 +531,29 @@ class VeImageXConfig:
         region: the region number (``Region``).
     """
 
-    account_id: str
-    service_id: str
-    region: int | None = None
+    _WIRE_ORDER: ClassVar[tuple[str, ...]] = ("account_id", "region", "service_id")
+
+    account_id: str = attrs.field(metadata=_wire("AccountId"))
+    service_id: str = attrs.field(metadata=_wire("ServiceId"))
+    region: int | None = attrs.field(default=None, metadata=_wire("Region"))
 
     def __attrs_post_init__(self) -> None:
-        _check_text("VeImageXConfig", "account_id", "AccountId", self.account_id, required=True)
-        _check_text("VeImageXConfig", "service_id", "ServiceId", self.service_id, required=True)
-        _set(self, "region", _region_value("VeImageXConfig", self.region, None))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The PascalCase ``VeImageXConfig`` object."""
-        out: dict[str, Any] = {"AccountId": self.account_id}
-        _put(out, "Region", self.region)
-        out["ServiceId"] = self.service_id
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VeImageXConfig:
-        """Read a ``VeImageXConfig`` object; raises :class:`ValidationError` on bad input."""
-        return cls._read(data, "", True)
-
-    @classmethod
-    def _read(cls, data: object, path: str, strict: bool) -> VeImageXConfig:
-        r = _Reader("VeImageXConfig", data, path, strict=strict)
-        kwargs = {
-            "account_id": r.get("AccountId"),
-            "service_id": r.get("ServiceId"),
-            "region": r.get("Region"),
-        }
-        r.finish(("AccountId", "Region", "ServiceId"))
-        return _build("VeImageXConfig", path, lambda: cls(**kwargs))
+        _check_text(*_wf(self, "account_id"), self.account_id, required=True)
+        _check_text(*_wf(self, "service_id"), self.service_id, required=True)
+        _set(self, "region", _region_value(self, None))
 
 
-_CONFIG_FIELDS: tuple[tuple[StorageType, str, str], ...] = (
-    (StorageType.TOS, "tos_config", "TosConfig"),
-    (StorageType.VOD, "vod_config", "VodConfig"),
-    (StorageType.CUSTOM, "custom_config", "CustomConfig"),
-    (StorageType.VEIMAGEX, "veimagex_config", "VeImageXConfig"),
+#: Which config field goes with which storage type, and the class it must hold.
+_CONFIG_FIELDS: tuple[tuple[StorageType, str, type], ...] = (
+    (StorageType.TOS, "tos_config", TosConfig),
+    (StorageType.VOD, "vod_config", VodConfig),
+    (StorageType.CUSTOM, "custom_config", CustomConfig),
+    (StorageType.VEIMAGEX, "veimagex_config", VeImageXConfig),
 )
-_CONFIG_CLASSES: dict[str, type] = {}
 
 
 @attrs.frozen(kw_only=True)
-class StorageConfig:
+class StorageConfig(_WireModel):
     """Where the service stores the files: exactly the config that matches ``type``.
 
     Prefer the constructors, which set ``type`` for you::
@@ -564,42 +570,43 @@ class StorageConfig:
         veimagex_config: for ``StorageType.VEIMAGEX``.
     """
 
-    type: StorageType | int | None = None
-    tos_config: TosConfig | None = None
-    vod_config: VodConfig | None = None
-    custom_config: CustomConfig | None = None
-    veimagex_config: VeImageXConfig | None = None
+    type: StorageType | int | None = attrs.field(default=None, metadata=_wire("Type"))
+    tos_config: TosConfig | None = attrs.field(
+        default=None, metadata=_wire("TosConfig", read=TosConfig._read)
+    )
+    vod_config: VodConfig | None = attrs.field(
+        default=None, metadata=_wire("VodConfig", read=VodConfig._read)
+    )
+    custom_config: CustomConfig | None = attrs.field(
+        default=None, metadata=_wire("CustomConfig", read=CustomConfig._read)
+    )
+    veimagex_config: VeImageXConfig | None = attrs.field(
+        default=None, metadata=_wire("VeImageXConfig", read=VeImageXConfig._read)
+    )
 
     def __attrs_post_init__(self) -> None:
-        kind = _enum_value(
-            "StorageConfig", "type", "Type", self.type, StorageType, list(StorageType)
-        )
+        kind = _enum_value(*_wf(self, "type"), self.type, StorageType, list(StorageType))
         _set(self, "type", kind)
         effective = self.effective_type
-        for member, name, wire in _CONFIG_FIELDS:
+        for member, name, expected in _CONFIG_FIELDS:
             value = getattr(self, name)
             if value is None:
                 continue
-            expected = _CONFIG_CLASSES[wire]
             if not isinstance(value, expected):
-                _fail("StorageConfig", name, wire, f"must be a {wire}, got {type(value).__name__}")
+                _fail(
+                    *_wf(self, name),
+                    f"must be a {expected.__name__}, got {type(value).__name__}",
+                )
             if member != effective:
                 now = "is unset (TOS by default)" if self.type is None else f"is {int(effective)}"
                 _fail(
-                    "StorageConfig",
-                    name,
-                    wire,
+                    *_wf(self, name),
                     f"is set but type {now}; set type={int(member)} ({member.name}) or use a "
                     "constructor such as StorageConfig.tos() / StorageConfig.s3_compatible()",
                 )
-        for member, name, wire in _CONFIG_FIELDS:
+        for member, name, _ in _CONFIG_FIELDS:
             if member == effective and getattr(self, name) is None:
-                _fail(
-                    "StorageConfig",
-                    name,
-                    wire,
-                    f"is required when type is {int(member)} ({member.name})",
-                )
+                _fail(*_wf(self, name), f"is required when type is {int(member)} ({member.name})")
 
     @property
     def effective_type(self) -> StorageType:
@@ -695,50 +702,12 @@ class StorageConfig:
             ),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The PascalCase ``StorageConfig`` object."""
-        out: dict[str, Any] = {}
-        _put(out, "Type", self.type)
-        for _, name, wire in _CONFIG_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                out[wire] = value.to_dict()
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> StorageConfig:
-        """Read a ``StorageConfig`` object; raises :class:`ValidationError` on bad input."""
-        return cls._read(data, "", True)
-
-    @classmethod
-    def _read(cls, data: object, path: str, strict: bool) -> StorageConfig:
-        r = _Reader("StorageConfig", data, path, strict=strict)
-        kwargs = {
-            "type": r.get("Type"),
-            "tos_config": _nested(r, "TosConfig", "tos_config", TosConfig._read),
-            "vod_config": _nested(r, "VodConfig", "vod_config", VodConfig._read),
-            "custom_config": _nested(r, "CustomConfig", "custom_config", CustomConfig._read),
-            "veimagex_config": _nested(
-                r, "VeImageXConfig", "veimagex_config", VeImageXConfig._read
-            ),
-        }
-        r.finish(("Type", "TosConfig", "VodConfig", "CustomConfig", "VeImageXConfig"))
-        return _build("StorageConfig", path, lambda: cls(**kwargs))
-
-
-_CONFIG_CLASSES.update(
-    TosConfig=TosConfig,
-    VodConfig=VodConfig,
-    CustomConfig=CustomConfig,
-    VeImageXConfig=VeImageXConfig,
-)
-
 
 # --- streams and control ---------------------------------------------------------
 
 
 @attrs.frozen
-class Stream:
+class Stream(_WireModel):
     """One stream to segment.
 
     Attributes:
@@ -747,91 +716,54 @@ class Stream:
         index: the stream's index, unique within the list, >= 0 (``Index``).
     """
 
-    user_id: str
-    stream_type: StreamType | int | None = attrs.field(default=None, kw_only=True)
-    index: int | None = attrs.field(default=None, kw_only=True)
+    _WIRE_ORDER: ClassVar[tuple[str, ...]] = ("index", "user_id", "stream_type")
+
+    user_id: str = attrs.field(metadata=_wire("UserId"))
+    stream_type: StreamType | int | None = attrs.field(
+        default=None, kw_only=True, metadata=_wire("StreamType")
+    )
+    index: int | None = attrs.field(default=None, kw_only=True, metadata=_wire("Index"))
 
     def __attrs_post_init__(self) -> None:
-        _check_id("Stream", "user_id", "UserId", self.user_id, required=True)
+        _check_id(*_wf(self, "user_id"), self.user_id, required=True)
         _set(
             self,
             "stream_type",
-            _enum_value(
-                "Stream",
-                "stream_type",
-                "StreamType",
-                self.stream_type,
-                StreamType,
-                list(StreamType),
-            ),
+            _enum_value(*_wf(self, "stream_type"), self.stream_type, StreamType, list(StreamType)),
         )
-        _check_int("Stream", "index", "Index", self.index, 0)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The PascalCase ``Stream`` object."""
-        out: dict[str, Any] = {}
-        _put(out, "Index", self.index)
-        out["UserId"] = self.user_id
-        _put(out, "StreamType", self.stream_type)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Stream:
-        """Read a ``Stream`` object; raises :class:`ValidationError` on bad input."""
-        return cls._read(data, "", True)
-
-    @classmethod
-    def _read(cls, data: object, path: str, strict: bool) -> Stream:
-        r = _Reader("Stream", data, path, strict=strict)
-        user_id, stream_type, index = r.get("UserId"), r.get("StreamType"), r.get("Index")
-        r.finish(("Index", "UserId", "StreamType"))
-        return _build("Stream", path, lambda: cls(user_id, stream_type=stream_type, index=index))
+        _check_int(*_wf(self, "index"), self.index, 0)
 
 
 def _stream_tuple(value: Iterable[Stream]) -> tuple[Stream, ...]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ValidationError(
-            "TargetStreams.stream_list (StreamList) must be a list of Stream",
-            field="stream_list",
-        )
+        owner, name, wire = _wf(TargetStreams, "stream_list")
+        raise ValidationError(f"{owner}.{name} ({wire}) must be a list of Stream", field=name)
     return tuple(value)
 
 
 @attrs.frozen
-class TargetStreams:
+class TargetStreams(_WireModel):
     """The streams to segment; empty (or no ``TargetStreams``) means every stream in the room.
 
     Attributes:
         stream_list: at most 17 :class:`Stream` with unique ``index`` (``StreamList``).
     """
 
-    stream_list: tuple[Stream, ...] = attrs.field(default=(), converter=_stream_tuple)
+    stream_list: tuple[Stream, ...] = attrs.field(
+        default=(), converter=_stream_tuple, metadata=_wire("StreamList")
+    )
 
     def __attrs_post_init__(self) -> None:
+        where = _wf(self, "stream_list")
         if len(self.stream_list) > MAX_STREAMS:
-            _fail(
-                "TargetStreams",
-                "stream_list",
-                "StreamList",
-                f"has {len(self.stream_list)} streams; at most {MAX_STREAMS} are allowed",
-            )
+            _fail(*where, f"has {len(self.stream_list)} streams; at most {MAX_STREAMS} are allowed")
         seen: set[int] = set()
         for i, stream in enumerate(self.stream_list):
             if not isinstance(stream, Stream):
-                _fail(
-                    "TargetStreams",
-                    "stream_list",
-                    "StreamList",
-                    f"item {i} must be a Stream, got {type(stream).__name__}",
-                )
+                _fail(*where, f"item {i} must be a Stream, got {type(stream).__name__}")
             if stream.index is not None:
                 if stream.index in seen:
-                    _fail(
-                        "TargetStreams",
-                        "stream_list",
-                        "StreamList",
-                        f"has Index {stream.index} twice; each Index must be unique",
-                    )
+                    _fail(*where, f"has Index {stream.index} twice; each Index must be unique")
                 seen.add(stream.index)
 
     @property
@@ -839,34 +771,27 @@ class TargetStreams:
         """The distinct user ids, in order."""
         return list(dict.fromkeys(s.user_id for s in self.stream_list))
 
-    def to_dict(self) -> dict[str, Any]:
-        """The PascalCase ``TargetStreams`` object."""
-        return {"StreamList": [s.to_dict() for s in self.stream_list]}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TargetStreams:
-        """Read a ``TargetStreams`` object; raises :class:`ValidationError` on bad input."""
-        return cls._read(data, "", True)
-
     @classmethod
     def _read(cls, data: object, path: str, strict: bool) -> TargetStreams:
-        r = _Reader("TargetStreams", data, path, strict=strict)
-        raw = r.get("StreamList")
-        r.finish(("StreamList",))
-        list_path = r.field_path("stream_list")
+        # Not the generic reader: unknown keys are refused before the list is read.
+        owner, name, wire = _wf(cls, "stream_list")
+        r = _Reader(owner, data, path, strict=strict)
+        raw = r.get(wire)
+        r.finish((wire,))
+        list_path = r.field_path(name)
         if raw is None:
             raw = []
         if not isinstance(raw, list):
             raise ValidationError(
-                f"{list_path} (StreamList) must be a list, got {type(raw).__name__}",
+                f"{list_path} ({wire}) must be a list, got {type(raw).__name__}",
                 field=list_path,
             )
         streams = [Stream._read(item, f"{list_path}[{i}]", strict) for i, item in enumerate(raw)]
-        return _build("TargetStreams", path, lambda: cls(streams))
+        return _build(owner, path, lambda: cls(streams))
 
 
 @attrs.frozen(kw_only=True)
-class SegmentControl:
+class SegmentControl(_WireModel):
     """Advanced segmentation settings (``Control``, top level of the body).
 
     Attributes:
@@ -882,44 +807,16 @@ class SegmentControl:
             exactly as given, so check the unit your account uses.
     """
 
-    align: bool | None = None
-    mixed: bool | None = None
-    ignore_silence: bool | None = None
-    redundant_duration: int | None = None
+    align: bool | None = attrs.field(default=None, metadata=_wire("Align"))
+    mixed: bool | None = attrs.field(default=None, metadata=_wire("Mixed"))
+    ignore_silence: bool | None = attrs.field(default=None, metadata=_wire("IgnoreSilence"))
+    redundant_duration: int | None = attrs.field(default=None, metadata=_wire("RedundantDuration"))
 
     def __attrs_post_init__(self) -> None:
-        _check_bool("SegmentControl", "align", "Align", self.align)
-        _check_bool("SegmentControl", "mixed", "Mixed", self.mixed)
-        _check_bool("SegmentControl", "ignore_silence", "IgnoreSilence", self.ignore_silence)
-        _check_int(
-            "SegmentControl", "redundant_duration", "RedundantDuration", self.redundant_duration, 0
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The PascalCase ``Control`` object."""
-        out: dict[str, Any] = {}
-        _put(out, "Align", self.align)
-        _put(out, "Mixed", self.mixed)
-        _put(out, "IgnoreSilence", self.ignore_silence)
-        _put(out, "RedundantDuration", self.redundant_duration)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SegmentControl:
-        """Read a ``Control`` object; raises :class:`ValidationError` on bad input."""
-        return cls._read(data, "", True)
-
-    @classmethod
-    def _read(cls, data: object, path: str, strict: bool) -> SegmentControl:
-        r = _Reader("SegmentControl", data, path, strict=strict)
-        kwargs = {
-            "align": r.get("Align"),
-            "mixed": r.get("Mixed"),
-            "ignore_silence": r.get("IgnoreSilence"),
-            "redundant_duration": r.get("RedundantDuration"),
-        }
-        r.finish(("Align", "Mixed", "IgnoreSilence", "RedundantDuration"))
-        return _build("SegmentControl", path, lambda: cls(**kwargs))
+        _check_bool(*_wf(self, "align"), self.align)
+        _check_bool(*_wf(self, "mixed"), self.mixed)
+        _check_bool(*_wf(self, "ignore_silence"), self.ignore_silence)
+        _check_int(*_wf(self, "redundant_duration"), self.redundant_duration, 0)
 
 
 # --- requests --------------------------------------------------------------------
@@ -934,22 +831,30 @@ def _target_streams(value: TargetStreamsLike) -> TargetStreams | None:
         return value
     if isinstance(value, (list, tuple)):
         return TargetStreams(tuple(value))
+    owner, name, wire = _wf(StartSegmentRequest, "target_streams")
     raise ValidationError(
-        "StartSegmentRequest.target_streams (TargetStreams) must be a TargetStreams or a list "
+        f"{owner}.{name} ({wire}) must be a TargetStreams or a list "
         f"of Stream, got {type(value).__name__}",
-        field="target_streams",
+        field=name,
     )
 
 
-def _check_ids(owner: str, obj: Any) -> None:
-    _check_id(owner, "app_id", "AppId", obj.app_id, required=True)
-    _check_id(owner, "business_id", "BusinessId", obj.business_id, required=False)
-    _check_id(owner, "room_id", "RoomId", obj.room_id, required=True)
-    _check_id(owner, "task_id", "TaskId", obj.task_id, required=True)
+def _check_ids(obj: Any) -> None:
+    _check_id(*_wf(obj, "app_id"), obj.app_id, required=True)
+    _check_id(*_wf(obj, "business_id"), obj.business_id, required=False)
+    _check_id(*_wf(obj, "room_id"), obj.room_id, required=True)
+    _check_id(*_wf(obj, "task_id"), obj.task_id, required=True)
+
+
+#: The id fields every segmentation request (and ``check_task_key``) shares.
+_APP_ID = _wire("AppId")
+_BUSINESS_ID = _wire("BusinessId")
+_ROOM_ID = _wire("RoomId")
+_TASK_ID = _wire("TaskId")
 
 
 @attrs.frozen(kw_only=True)
-class StartSegmentRequest:
+class StartSegmentRequest(_WireModel):
     """The ``StartSegment`` body: start segmenting the audio of a room.
 
     Attributes:
@@ -969,68 +874,75 @@ class StartSegmentRequest:
             creates the task without cutting (a hot start).
     """
 
-    app_id: str
-    room_id: str
-    task_id: str
-    storage_config: StorageConfig
-    business_id: str | None = None
-    max_idle_time: int | None = None
-    target_streams: TargetStreams | None = attrs.field(default=None, converter=_target_streams)
-    duration: int | None = None
-    control: SegmentControl | None = None
-    identifier: str | None = None
-    handle: bool | None = None
+    _WIRE_ORDER: ClassVar[tuple[str, ...]] = (
+        "app_id",
+        "business_id",
+        "room_id",
+        "task_id",
+        "max_idle_time",
+        "target_streams",
+        "duration",
+        "storage_config",
+        "control",
+        "identifier",
+        "handle",
+    )
+
+    app_id: str = attrs.field(metadata=_APP_ID)
+    room_id: str = attrs.field(metadata=_ROOM_ID)
+    task_id: str = attrs.field(metadata=_TASK_ID)
+    storage_config: StorageConfig = attrs.field(
+        metadata=_wire("StorageConfig", read=StorageConfig._read)
+    )
+    business_id: str | None = attrs.field(default=None, metadata=_BUSINESS_ID)
+    max_idle_time: int | None = attrs.field(default=None, metadata=_wire("MaxIdleTime"))
+    target_streams: TargetStreams | None = attrs.field(
+        default=None,
+        converter=_target_streams,
+        metadata=_wire("TargetStreams", read=TargetStreams._read),
+    )
+    duration: int | None = attrs.field(default=None, metadata=_wire("Duration"))
+    control: SegmentControl | None = attrs.field(
+        default=None, metadata=_wire("Control", read=SegmentControl._read)
+    )
+    identifier: str | None = attrs.field(default=None, metadata=_wire("Identifier"))
+    handle: bool | None = attrs.field(default=None, metadata=_wire("Handle"))
 
     def __attrs_post_init__(self) -> None:
         owner = "StartSegmentRequest"
-        _check_ids(owner, self)
+        _check_ids(self)
         storage: object = self.storage_config
         if storage is None:
-            _fail(owner, "storage_config", "StorageConfig", "is required: a StorageConfig")
+            _fail(*_wf(self, "storage_config"), "is required: a StorageConfig")
         if not isinstance(storage, StorageConfig):
             _fail(
-                owner,
-                "storage_config",
-                "StorageConfig",
+                *_wf(self, "storage_config"),
                 f"must be a StorageConfig, got {type(storage).__name__}",
             )
         kind = self.storage_config.effective_type
         if kind not in _SEGMENT_STORAGE:
+            storage_wire = _wire_of(StartSegmentRequest, "storage_config")
+            type_wire = _wire_of(StorageConfig, "type")
             raise ValidationError(
-                f"{owner}.storage_config.type (StorageConfig.Type) must be 0 (TOS) or 2 (CUSTOM) "
-                f"for segmentation, got {int(kind)} ({kind.name})",
+                f"{owner}.storage_config.type ({storage_wire}.{type_wire}) must be 0 (TOS) or "
+                f"2 (CUSTOM) for segmentation, got {int(kind)} ({kind.name})",
                 field="storage_config.type",
             )
         lo, hi = MAX_IDLE_TIME_RANGE
-        _check_int(owner, "max_idle_time", "MaxIdleTime", self.max_idle_time, lo, hi)
+        _check_int(*_wf(self, "max_idle_time"), self.max_idle_time, lo, hi)
         lo, hi = DURATION_RANGE
-        _check_int(owner, "duration", "Duration", self.duration, lo, hi)
+        _check_int(*_wf(self, "duration"), self.duration, lo, hi)
         if self.control is not None and not isinstance(self.control, SegmentControl):
             _fail(
-                owner,
-                "control",
-                "Control",
+                *_wf(self, "control"),
                 f"must be a SegmentControl, got {type(self.control).__name__}",
             )
-        _check_id(owner, "identifier", "Identifier", self.identifier, required=False)
-        _check_bool(owner, "handle", "Handle", self.handle)
+        _check_id(*_wf(self, "identifier"), self.identifier, required=False)
+        _check_bool(*_wf(self, "handle"), self.handle)
 
     def to_dict(self) -> dict[str, Any]:
         """The exact PascalCase body, unset fields omitted, ``Control`` at the top level."""
-        out: dict[str, Any] = {"AppId": self.app_id}
-        _put(out, "BusinessId", self.business_id)
-        out["RoomId"] = self.room_id
-        out["TaskId"] = self.task_id
-        _put(out, "MaxIdleTime", self.max_idle_time)
-        if self.target_streams is not None:
-            out["TargetStreams"] = self.target_streams.to_dict()
-        _put(out, "Duration", self.duration)
-        out["StorageConfig"] = self.storage_config.to_dict()
-        if self.control is not None:
-            out["Control"] = self.control.to_dict()
-        _put(out, "Identifier", self.identifier)
-        _put(out, "Handle", self.handle)
-        return out
+        return super().to_dict()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StartSegmentRequest:
@@ -1043,58 +955,32 @@ class StartSegmentRequest:
         Raises:
             ValidationError: a missing, unknown or invalid field, named by its path.
         """
-        r = _Reader("StartSegmentRequest", data, "", strict=True)
-        storage = r.get("StorageConfig")
-        control = r.get("Control")
-        if isinstance(storage, Mapping) and "Control" in storage:
-            nested = storage["Control"]
-            storage = {k: v for k, v in storage.items() if k != "Control"}
-            if control is not None and control != nested:
+        if isinstance(data, Mapping):
+            storage_wire = _wire_of(cls, "storage_config")
+            control_wire = _wire_of(cls, "control")
+            storage = data.get(storage_wire)
+            control = data.get(control_wire)
+            if isinstance(storage, Mapping) and control_wire in storage:
+                nested = storage[control_wire]
+                if control is not None and control != nested:
+                    raise ValidationError(
+                        f"{control_wire} is given both at the top level and inside "
+                        f"{storage_wire}, with different values; keep the top-level one",
+                        field="control",
+                    )
+                data = dict(data)
+                data[storage_wire] = {k: v for k, v in storage.items() if k != control_wire}
+                data[control_wire] = nested
+            elif storage is None:
                 raise ValidationError(
-                    "Control is given both at the top level and inside StorageConfig, "
-                    "with different values; keep the top-level one",
-                    field="control",
+                    f"StartSegmentRequest.storage_config ({storage_wire}) is required",
+                    field="storage_config",
                 )
-            control = nested
-        if storage is None:
-            raise ValidationError(
-                "StartSegmentRequest.storage_config (StorageConfig) is required",
-                field="storage_config",
-            )
-        kwargs: dict[str, Any] = {
-            "app_id": r.get("AppId"),
-            "business_id": r.get("BusinessId"),
-            "room_id": r.get("RoomId"),
-            "task_id": r.get("TaskId"),
-            "max_idle_time": r.get("MaxIdleTime"),
-            "target_streams": _nested(r, "TargetStreams", "target_streams", TargetStreams._read),
-            "duration": r.get("Duration"),
-            "storage_config": StorageConfig._read(storage, "storage_config", True),
-            "control": None if control is None else SegmentControl._read(control, "control", True),
-            "identifier": r.get("Identifier"),
-            "handle": r.get("Handle"),
-        }
-        r.finish(_START_KEYS)
-        return _build("StartSegmentRequest", "", lambda: cls(**kwargs))
-
-
-_START_KEYS = (
-    "AppId",
-    "BusinessId",
-    "RoomId",
-    "TaskId",
-    "MaxIdleTime",
-    "TargetStreams",
-    "Duration",
-    "StorageConfig",
-    "Control",
-    "Identifier",
-    "Handle",
-)
+        return cls._read(data, "", True)
 
 
 @attrs.frozen(kw_only=True)
-class UpdateSegmentRequest:
+class UpdateSegmentRequest(_WireModel):
     """The ``UpdateSegment`` body: change a running task.
 
     Changing ``duration`` restarts the timer: the current segment ends at once
@@ -1110,52 +996,38 @@ class UpdateSegmentRequest:
         identifier: the file name prefix (``Identifier``).
     """
 
-    app_id: str
-    room_id: str
-    task_id: str
-    business_id: str | None = None
-    duration: int | None = None
-    handle: bool | None = None
-    identifier: str | None = None
+    _WIRE_ORDER: ClassVar[tuple[str, ...]] = (
+        "app_id",
+        "business_id",
+        "room_id",
+        "task_id",
+        "duration",
+        "handle",
+        "identifier",
+    )
+
+    app_id: str = attrs.field(metadata=_APP_ID)
+    room_id: str = attrs.field(metadata=_ROOM_ID)
+    task_id: str = attrs.field(metadata=_TASK_ID)
+    business_id: str | None = attrs.field(default=None, metadata=_BUSINESS_ID)
+    duration: int | None = attrs.field(default=None, metadata=_wire("Duration"))
+    handle: bool | None = attrs.field(default=None, metadata=_wire("Handle"))
+    identifier: str | None = attrs.field(default=None, metadata=_wire("Identifier"))
 
     def __attrs_post_init__(self) -> None:
-        owner = "UpdateSegmentRequest"
-        _check_ids(owner, self)
+        _check_ids(self)
         lo, hi = DURATION_RANGE
-        _check_int(owner, "duration", "Duration", self.duration, lo, hi)
-        _check_bool(owner, "handle", "Handle", self.handle)
-        _check_id(owner, "identifier", "Identifier", self.identifier, required=False)
+        _check_int(*_wf(self, "duration"), self.duration, lo, hi)
+        _check_bool(*_wf(self, "handle"), self.handle)
+        _check_id(*_wf(self, "identifier"), self.identifier, required=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The exact PascalCase body, unset fields omitted."""
-        out: dict[str, Any] = {"AppId": self.app_id}
-        _put(out, "BusinessId", self.business_id)
-        out["RoomId"] = self.room_id
-        out["TaskId"] = self.task_id
-        _put(out, "Duration", self.duration)
-        _put(out, "Handle", self.handle)
-        _put(out, "Identifier", self.identifier)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> UpdateSegmentRequest:
-        """Read an ``UpdateSegment`` body; raises :class:`ValidationError` on bad input."""
-        r = _Reader("UpdateSegmentRequest", data, "", strict=True)
-        kwargs = {
-            "app_id": r.get("AppId"),
-            "business_id": r.get("BusinessId"),
-            "room_id": r.get("RoomId"),
-            "task_id": r.get("TaskId"),
-            "duration": r.get("Duration"),
-            "handle": r.get("Handle"),
-            "identifier": r.get("Identifier"),
-        }
-        r.finish(("AppId", "BusinessId", "RoomId", "TaskId", "Duration", "Handle", "Identifier"))
-        return _build("UpdateSegmentRequest", "", lambda: cls(**kwargs))
+        return super().to_dict()
 
 
 @attrs.frozen(kw_only=True)
-class StopSegmentRequest:
+class StopSegmentRequest(_WireModel):
     """The ``StopSegment`` body: stop a task.
 
     Attributes:
@@ -1165,34 +1037,19 @@ class StopSegmentRequest:
         business_id: the business tag (``BusinessId``).
     """
 
-    app_id: str
-    room_id: str
-    task_id: str
-    business_id: str | None = None
+    _WIRE_ORDER: ClassVar[tuple[str, ...]] = ("app_id", "business_id", "room_id", "task_id")
+
+    app_id: str = attrs.field(metadata=_APP_ID)
+    room_id: str = attrs.field(metadata=_ROOM_ID)
+    task_id: str = attrs.field(metadata=_TASK_ID)
+    business_id: str | None = attrs.field(default=None, metadata=_BUSINESS_ID)
 
     def __attrs_post_init__(self) -> None:
-        _check_ids("StopSegmentRequest", self)
+        _check_ids(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The exact PascalCase body, unset fields omitted."""
-        out: dict[str, Any] = {"AppId": self.app_id}
-        _put(out, "BusinessId", self.business_id)
-        out["RoomId"] = self.room_id
-        out["TaskId"] = self.task_id
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> StopSegmentRequest:
-        """Read a ``StopSegment`` body; raises :class:`ValidationError` on bad input."""
-        r = _Reader("StopSegmentRequest", data, "", strict=True)
-        kwargs = {
-            "app_id": r.get("AppId"),
-            "business_id": r.get("BusinessId"),
-            "room_id": r.get("RoomId"),
-            "task_id": r.get("TaskId"),
-        }
-        r.finish(("AppId", "BusinessId", "RoomId", "TaskId"))
-        return _build("StopSegmentRequest", "", lambda: cls(**kwargs))
+        return super().to_dict()
 
 
 def check_task_key(owner: str, app_id: object, room_id: object, task_id: object) -> None:
@@ -1201,32 +1058,46 @@ def check_task_key(owner: str, app_id: object, room_id: object, task_id: object)
     Raises:
         ValidationError: naming the bad argument.
     """
-    _check_id(owner, "app_id", "AppId", app_id, required=True)
-    _check_id(owner, "room_id", "RoomId", room_id, required=True)
-    _check_id(owner, "task_id", "TaskId", task_id, required=True)
+    _check_id(owner, "app_id", _APP_ID[_WIRE], app_id, required=True)
+    _check_id(owner, "room_id", _ROOM_ID[_WIRE], room_id, required=True)
+    _check_id(owner, "task_id", _TASK_ID[_WIRE], task_id, required=True)
 
 
 # --- results ---------------------------------------------------------------------
 
 
-def _lenient(parse: Callable[[object, str, bool], T], value: object, path: str) -> T | None:
+def _lenient(parse: Callable[[object, str, bool], T]) -> _ReadHook:
     """Parse a settings object of an answer; one the SDK cannot validate stays in ``raw``."""
-    if value is None:
-        return None
-    try:
-        return parse(value, path, False)
-    except ValidationError:
-        return None
+
+    def read(value: object, path: str, strict: bool) -> T | None:
+        try:
+            return parse(value, path, False)
+        except ValidationError:
+            return None
+
+    return read
 
 
-def _opt_int(value: object) -> int | None:
+def _opt_int(value: object, path: str = "", strict: bool = False) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value
 
 
-def _opt_str(value: object) -> str | None:
+def _opt_str(value: object, path: str = "", strict: bool = False) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _opt_bool(value: object, path: str, strict: bool) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _task_status(value: object, path: str, strict: bool) -> SegmentTaskStatus:
+    status_raw = _opt_int(value)
+    try:
+        return SegmentTaskStatus(status_raw if status_raw is not None else 0)
+    except ValueError:
+        return SegmentTaskStatus.UNKNOWN
 
 
 @attrs.frozen(kw_only=True)
@@ -1257,20 +1128,31 @@ class SegmentTask:
         raw: the ``SegmentTask`` object as received.
     """
 
+    # Read tolerantly: each wire field's hook turns what the SDK cannot use into None.
     app_id: str | None = None
     room_id: str | None = None
     task_id: str | None = None
-    status: SegmentTaskStatus = SegmentTaskStatus.UNKNOWN
-    start_time: int | None = None
-    end_time: int | None = None
-    stop_reason: str | None = None
-    duration: int | None = None
-    handle: bool | None = None
-    identifier: str | None = None
-    max_idle_time: int | None = None
-    target_streams: TargetStreams | None = None
-    storage_config: StorageConfig | None = None
-    control: SegmentControl | None = None
+    status: SegmentTaskStatus = attrs.field(
+        default=SegmentTaskStatus.UNKNOWN, metadata=_wire("Status", read=_task_status)
+    )
+    start_time: int | None = attrs.field(default=None, metadata=_wire("StartTime", read=_opt_int))
+    end_time: int | None = attrs.field(default=None, metadata=_wire("EndTime", read=_opt_int))
+    stop_reason: str | None = attrs.field(default=None, metadata=_wire("StopReason", read=_opt_str))
+    duration: int | None = attrs.field(default=None, metadata=_wire("Duration", read=_opt_int))
+    handle: bool | None = attrs.field(default=None, metadata=_wire("Handle", read=_opt_bool))
+    identifier: str | None = attrs.field(default=None, metadata=_wire("Identifier", read=_opt_str))
+    max_idle_time: int | None = attrs.field(
+        default=None, metadata=_wire("MaxIdleTime", read=_opt_int)
+    )
+    target_streams: TargetStreams | None = attrs.field(
+        default=None, metadata=_wire("TargetStreams", read=_lenient(TargetStreams._read))
+    )
+    storage_config: StorageConfig | None = attrs.field(
+        default=None, metadata=_wire("StorageConfig", read=_lenient(StorageConfig._read))
+    )
+    control: SegmentControl | None = attrs.field(
+        default=None, metadata=_wire("Control", read=_lenient(SegmentControl._read))
+    )
     request_id: str | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
@@ -1305,33 +1187,20 @@ class SegmentTask:
             raise ValidationError(
                 f"SegmentTask must be a JSON object, got {type(data).__name__}", field=None
             )
-        status_raw = _opt_int(data.get("Status"))
-        try:
-            status = SegmentTaskStatus(status_raw if status_raw is not None else 0)
-        except ValueError:
-            status = SegmentTaskStatus.UNKNOWN
-        handle = data.get("Handle")
+        kwargs: dict[str, Any] = {}
+        for attribute, wire in _wire_fields(cls):
+            value = data.get(wire)
+            if value is not None:
+                kwargs[attribute.name] = attribute.metadata[_WIRE_READ](
+                    value, attribute.name, False
+                )
         return cls(
             app_id=app_id,
             room_id=room_id,
             task_id=task_id,
-            status=status,
-            start_time=_opt_int(data.get("StartTime")),
-            end_time=_opt_int(data.get("EndTime")),
-            stop_reason=_opt_str(data.get("StopReason")),
-            duration=_opt_int(data.get("Duration")),
-            handle=handle if isinstance(handle, bool) else None,
-            identifier=_opt_str(data.get("Identifier")),
-            max_idle_time=_opt_int(data.get("MaxIdleTime")),
-            target_streams=_lenient(
-                TargetStreams._read, data.get("TargetStreams"), "target_streams"
-            ),
-            storage_config=_lenient(
-                StorageConfig._read, data.get("StorageConfig"), "storage_config"
-            ),
-            control=_lenient(SegmentControl._read, data.get("Control"), "control"),
             request_id=request_id,
             raw=dict(data),
+            **kwargs,
         )
 
     def to_dict(self) -> dict[str, Any]:
