@@ -49,13 +49,12 @@ from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
-from ._emulator import EmulatorRequest, EmulatorResponse, Fault
+from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     import os
 
     from ..asr import AsrClient
-    from ._emulator import Emulator
 
 __all__ = ["FLASH_PATH", "AsrCall", "AsrRegistration", "AsrService"]
 
@@ -648,8 +647,8 @@ class AsrService:
 
     name = "asr"
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, emulator: EmulatorHost) -> None:
+        self._host = host_ref(emulator)
         self.latency = 0.0
         self.calls: list[AsrCall] = []
         self._lock = threading.Lock()
@@ -657,6 +656,11 @@ class AsrService:
         self._by_sha: dict[str, AsrRegistration] = {}
         self._by_url: dict[str, tuple[AsrRegistration, bytes | None]] = {}
         self._recordings: dict[int, _Recording] = {}
+
+    @property
+    def emulator(self) -> EmulatorHost:
+        """The emulator this service belongs to."""
+        return self._host()
 
     # --- user API ------------------------------------------------------------
 

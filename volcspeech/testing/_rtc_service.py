@@ -57,7 +57,7 @@ import attrs
 
 from ..rtc._callbacks import SEGMENT_EVENT_TYPE, sign_callback
 from ._callback_sender import CallbackDelivery, CallbackSender
-from ._emulator import EmulatorRequest, EmulatorResponse, Fault
+from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
 from ._rtc_auth import AuthFailure, verify_request
 from ._rtc_schema import SchemaError, check_start, check_stop, check_task_query, check_update
 from ._segmenter import MIXED_USER, cut_segments
@@ -66,7 +66,6 @@ from ._wav import SAMPLE_WIDTH, frames_at, mix, read_wav, wav_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..rtc import RtcClient
-    from ._emulator import Emulator
     from ._sample import SampleRoom
 
 __all__ = ["EmulatedSegment", "RtcService"]
@@ -214,8 +213,8 @@ class RtcService:
 
     name = "rtc"
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, emulator: EmulatorHost) -> None:
+        self._host = host_ref(emulator)
         self.redundant_unit = "ms"
         self.silence_threshold = 0
         self.max_skew = 900.0
@@ -225,6 +224,11 @@ class RtcService:
         self._segments: list[EmulatedSegment] = []
         self._sender = CallbackSender()
         self._own_storage: StorageService | None = None
+
+    @property
+    def emulator(self) -> EmulatorHost:
+        """The emulator this service belongs to."""
+        return self._host()
 
     # --- configuration -------------------------------------------------------------
 
