@@ -23,7 +23,8 @@ from volcspeech.errors import (
 )
 from volcspeech.rtc import RtcClient, StartSegmentRequest, StorageConfig
 from volcspeech.testing import Emulator, RecordedRequest
-from volcspeech.testing._rtc_auth import AuthFailure, verify_request
+from volcspeech.testing._rtc_auth import verify_request
+from volcspeech.testing._rtc_errors import RtcApiError
 
 KA_AK = "AKLTMjI2ODVlYzI3ZGY1NGU4ZjhjYWRjMTlmNTM5OTZkYzE"
 KA_SK = "TnpCak5XWXpZV1U0WkRaaE5ERmxaR0ZpTmpjeVkyUXlZek0wTWpJMU1qWQ=="
@@ -182,7 +183,7 @@ def test_emulator_verifier_accepts_documented_vector() -> None:
         "now": now,
     }
     assert verify_request(query_pairs=pairs, **kwargs) == "cn-north-1"
-    with pytest.raises(AuthFailure) as info:
+    with pytest.raises(RtcApiError) as info:
         verify_request(query_pairs=[*pairs[:3], ("Version", "2018-01-02")], **kwargs)
     assert (info.value.code, info.value.code_n, info.value.status) == (
         "SignatureDoesNotMatch",
