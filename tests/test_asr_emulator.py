@@ -17,6 +17,7 @@ import requests
 
 from volcspeech.asr import RecognitionOptions
 from volcspeech.testing import Emulator
+from volcspeech.testing import _asr_body as body_parser
 from volcspeech.testing import _asr_service as service
 from volcspeech.testing._sample import load_sample_room
 
@@ -278,7 +279,7 @@ def test_audio_over_the_size_limit_is_refused(
     volcspeech_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Decoded audio beyond the limit is refused while the body is still read to its end."""
-    monkeypatch.setattr(service, "MAX_AUDIO_BYTES", 100_000)
+    monkeypatch.setattr(body_parser, "MAX_AUDIO_BYTES", 100_000)
     response = post(volcspeech_emulator, body(wav(noise(5000))))
     assert status(response) == (400, 45000001)
     assert "larger than 100 MB" in response.headers["X-Api-Message"]
@@ -330,7 +331,7 @@ def test_other_escapes_in_long_base64_are_invalid(volcspeech_emulator: Emulator)
 
 def _pad_to_boundary(text: bytes, index: int) -> bytes:
     """Pad JSON with leading spaces so ``text[index]`` ends the first read."""
-    return b"{" + b" " * (service._READ_SIZE - 1 - index) + text[1:]
+    return b"{" + b" " * (body_parser._READ_SIZE - 1 - index) + text[1:]
 
 
 def test_escape_split_across_reads(volcspeech_emulator: Emulator) -> None:
@@ -368,7 +369,7 @@ def test_huge_skeleton_is_refused(
     volcspeech_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A body whose non-audio part is huge is refused."""
-    monkeypatch.setattr(service, "_SKELETON_LIMIT", 1000)
+    monkeypatch.setattr(body_parser, "_SKELETON_LIMIT", 1000)
     payload = body()
     payload["request"]["numbers"] = list(range(1000))
     response = post(volcspeech_emulator, payload)

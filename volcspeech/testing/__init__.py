@@ -10,7 +10,8 @@ the fixtures ``volcspeech_emulator`` and ``volcspeech_no_retry_sleep``.
 from __future__ import annotations
 
 from .._http import is_testing, set_testing
-from ._asr_service import AsrCall, AsrRegistration, AsrService
+from ._asr_service import AsrCall, AsrService
+from ._asr_truth import AsrRegistration
 from ._callback_sender import CallbackDelivery
 from ._emulator import Emulator
 from ._protocol import EmulatorRequest, EmulatorResponse, Fault, Service, TestCredentials
