@@ -403,14 +403,85 @@ HELLO_TRUTH = [
 ]
 
 
-def test_unregistered_audio_is_empty_with_a_note(volcspeech_emulator: Emulator) -> None:
-    """Audio nobody registered succeeds with empty text and an explanatory addition."""
+def test_unregistered_audio_answers_its_speech_regions(volcspeech_emulator: Emulator) -> None:
+    """Audio nobody registered succeeds with empty text, a note, and its speech regions."""
     result = post(volcspeech_emulator, body()).json()["result"]
     assert result == {
-        "additions": {"duration": "1000", "emulator": "unregistered audio"},
+        "additions": {"duration": "1000", "emulator": "unregistered audio", "emulated": True},
         "text": "",
-        "utterances": [],
+        "utterances": [
+            {
+                "end_time": 860,
+                "start_time": 140,
+                "text": "[speech 0.14\u20130.86 s]",
+                "words": [],
+                "additions": {"emulated": True},
+            }
+        ],
     }
+    (call,) = volcspeech_emulator.asr.calls
+    assert call.emulated
+    assert call.speech_regions == ((140, 860),)
+
+
+def test_speech_regions_of_unregistered_audio_follow_the_speech() -> None:
+    """Each region of the sample room's tracks lies within 20 ms of an utterance's span."""
+    room = load_sample_room()
+    with Emulator() as emu, emu.asr.client() as client:
+        for track in room.tracks.values():
+            transcript = client.recognize(track.wav)
+            assert transcript.text == ""
+            assert transcript.additions["emulated"] is True
+            spans = [(u.start_time, u.end_time) for u in track.utterances]
+            regions = [(u.start_time, u.end_time) for u in transcript.utterances]
+            assert len(regions) == len(spans)
+            for (start, end), (truth_start, truth_end) in zip(regions, spans):
+                assert abs(start - truth_start) <= 20
+                assert abs(end - truth_end) <= 20
+            assert all(not u.words for u in transcript.utterances)
+
+
+def test_registered_answers_carry_no_emulated_flag(volcspeech_emulator: Emulator) -> None:
+    """Ground truth is answered as registered: no derived regions, no emulated flag."""
+    volcspeech_emulator.asr.register(HELLO, utterances=HELLO_TRUTH)
+    result = post(volcspeech_emulator, body()).json()["result"]
+    assert "emulated" not in result["additions"]
+    assert [u["text"] for u in result["utterances"]] == ["hello world"]
+    assert volcspeech_emulator.asr.calls[-1].speech_regions is None
+    assert not volcspeech_emulator.asr.calls[-1].emulated
+
+
+@pytest.mark.parametrize("name", ["hello.mp3", "hello.ogg"])
+def test_compressed_unregistered_audio_has_its_duration_only(
+    volcspeech_emulator: Emulator, name: str
+) -> None:
+    """MP3 and Ogg Opus are not decoded: the answer has the duration, no regions, the flag."""
+    with volcspeech_emulator.asr.client() as client:
+        transcript = client.recognize(AUDIO / name)
+    assert transcript.duration_ms is not None
+    assert transcript.duration_ms > 900
+    assert (transcript.text, transcript.utterances) == ("", ())
+    assert transcript.additions["emulated"] is True
+    assert volcspeech_emulator.asr.calls[-1].speech_regions == ()
+
+
+def test_speech_regions_of_other_sample_widths() -> None:
+    """8-, 24- and 32-bit PCM and stereo give the same regions as 16-bit mono."""
+    from volcspeech.testing._audio import speech_regions
+
+    pcm = bytes(8000 * 2) + noise(600, seed=3) + bytes(8000 * 2)  # 0.5 s, 0.6 s, 0.5 s
+    assert speech_regions(pcm, 16000, 1, 2) == [(500, 1100)]
+    samples = [pcm[i : i + 2] for i in range(0, len(pcm), 2)]
+    wide24 = b"".join(b"\x00" + s for s in samples)
+    wide32 = b"".join(b"\x00\x00" + s for s in samples)
+    eight = bytes((s[1] + 128) & 0xFF for s in samples)
+    stereo = b"".join(s + s for s in samples)
+    assert speech_regions(wide24, 16000, 1, 3) == [(500, 1100)]
+    assert speech_regions(wide32, 16000, 1, 4) == [(500, 1100)]
+    assert speech_regions(eight, 16000, 1, 1) == [(500, 1100)]
+    assert speech_regions(stereo, 16000, 2, 2) == [(500, 1100)]
+    assert speech_regions(b"", 16000, 1, 2) == []
+    assert speech_regions(bytes(32000), 16000, 1, 2) == []
 
 
 def test_registered_audio_answers_its_ground_truth(volcspeech_emulator: Emulator) -> None:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
+from .._log import get_logger
 from ._asr_body import decode_data, parse_body, validate
 from ._asr_refusal import AUTH_FAILED, EMPTY, INTERNAL, INVALID, OK, SILENT, Refusal, status_for
 from ._asr_truth import (
@@ -57,7 +58,7 @@ from ._asr_truth import (
     normalize_utterances,
     slice_truth,
 )
-from ._audio import NONZERO, AudioInfo, analyze
+from ._audio import NONZERO, AudioInfo, analyze, speech_regions
 from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,7 +66,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..asr import AsrClient
 
-__all__ = ["FLASH_PATH", "AsrCall", "AsrRegistration", "AsrService"]
+__all__ = ["FLASH_PATH", "AsrCall", "AsrRegistration", "AsrService", "Derived"]
+
+logger = get_logger("volcspeech.testing")
 
 FLASH_PATH = "/api/v3/auc/bigmodel/recognize/flash"
 RESOURCE_ID = "volc.bigasr.auc_turbo"
@@ -95,6 +98,10 @@ class AsrCall:
         url: ``audio.url``, if sent.
         audio: the ``audio`` object without ``data``.
         request: the ``request`` object.
+        speech_regions: for audio without ground truth, the speech regions
+            answered (``(start_ms, end_ms)`` pairs; ``()`` for MP3 / Ogg,
+            whose samples the emulator does not decode); ``None`` when the
+            answer came from ground truth (or there was no answer).
     """
 
     request_id: str | None
@@ -105,6 +112,48 @@ class AsrCall:
     url: str | None = None
     audio: Mapping[str, Any] = attrs.field(factory=dict)
     request: Mapping[str, Any] = attrs.field(factory=dict)
+    speech_regions: tuple[tuple[int, int], ...] | None = None
+
+    @property
+    def emulated(self) -> bool:
+        """Whether the answer was derived from the audio, for want of ground truth."""
+        return self.speech_regions is not None
+
+
+@attrs.frozen
+class Derived:
+    """What the service answers for audio without ground truth: its speech regions.
+
+    The text stays empty (the emulator cannot know the words); each speech
+    region becomes an utterance whose text gives its times in seconds, e.g.
+    ``[speech 0.42`` (en dash) ``1.80 s]``, with no words and
+    ``additions.emulated`` true.
+    """
+
+    regions: tuple[tuple[int, int], ...]
+    text: str = ""
+
+    @classmethod
+    def of(cls, audio: AudioInfo) -> Derived:
+        """The speech regions of decoded PCM (none for MP3 / Ogg Opus)."""
+        if audio.pcm is None:
+            return cls(())
+        found = speech_regions(audio.pcm, audio.rate, audio.channels, audio.width)
+        return cls(tuple(found))
+
+    @property
+    def utterances(self) -> tuple[dict[str, Any], ...]:
+        """One word-less utterance per region, marked ``emulated``."""
+        return tuple(
+            {
+                "text": f"[speech {start / 1000:.2f}\u2013{end / 1000:.2f} s]",
+                "start_time": start,
+                "end_time": end,
+                "words": [],
+                "additions": {"emulated": True},
+            }
+            for start, end in self.regions
+        )
 
 
 # --- the service ------------------------------------------------------------------------
@@ -404,14 +453,13 @@ class AsrService:
         return None
 
     @staticmethod
-    def _render(truth: Truth | None, duration: int, request: Mapping[str, Any]) -> dict[str, Any]:
+    def _render(
+        truth: Truth | Derived, duration: int, request: Mapping[str, Any]
+    ) -> dict[str, Any]:
         additions: dict[str, Any] = {"duration": str(duration)}
-        utterances: tuple[dict[str, Any], ...] = ()
-        if truth is None or not truth.registration.has_truth:
-            additions["emulator"] = "unregistered audio"
-            text = ""
-        else:
-            text, utterances = truth.text, truth.utterances
+        if isinstance(truth, Derived):
+            additions.update(emulator="unregistered audio", emulated=True)
+        text, utterances = truth.text, truth.utterances
         speakers = request.get("enable_speaker_info") is True
         out_utterances: list[dict[str, Any]] = []
         for utt in utterances:
@@ -484,6 +532,18 @@ class AsrService:
             truth: Truth | None = Truth.of(registration)
         else:
             truth = self._truth(audio)
+        if truth is None or not truth.registration.has_truth:
+            derived = Derived.of(audio)
+            call["speech_regions"] = derived.regions
+            logger.info(
+                "emulator: no ground truth for audio %s (%d bytes): answering its duration "
+                "(%d ms) and %s speech regions, marked emulated",
+                audio.sha256[:12],
+                audio.size,
+                duration,
+                len(derived.regions) if derived.regions is not None else "no",
+            )
+            return OK, self._render(derived, duration, request_fields)
         return OK, self._render(truth, duration, request_fields)
 
     def _record(self, call: dict[str, Any], code: int, log_id: str) -> None:
