@@ -98,10 +98,11 @@ class AsrCall:
         url: ``audio.url``, if sent.
         audio: the ``audio`` object without ``data``.
         request: the ``request`` object.
-        speech_regions: for audio without ground truth, the speech regions
-            answered (``(start_ms, end_ms)`` pairs; ``()`` for MP3 / Ogg,
-            whose samples the emulator does not decode); ``None`` when the
-            answer came from ground truth (or there was no answer).
+        duration_ms: the audio's duration, once known.
+        emulated: the answer was derived from the audio, for want of ground truth.
+        speech_regions: with ``emulated``, the speech regions answered
+            (``(start_ms, end_ms)`` pairs); ``None`` otherwise, and for MP3 /
+            Ogg Opus, whose samples the emulator does not decode.
     """
 
     request_id: str | None
@@ -112,12 +113,9 @@ class AsrCall:
     url: str | None = None
     audio: Mapping[str, Any] = attrs.field(factory=dict)
     request: Mapping[str, Any] = attrs.field(factory=dict)
+    duration_ms: int | None = None
+    emulated: bool = False
     speech_regions: tuple[tuple[int, int], ...] | None = None
-
-    @property
-    def emulated(self) -> bool:
-        """Whether the answer was derived from the audio, for want of ground truth."""
-        return self.speech_regions is not None
 
 
 @attrs.frozen
@@ -130,14 +128,14 @@ class Derived:
     ``additions.emulated`` true.
     """
 
-    regions: tuple[tuple[int, int], ...]
+    regions: tuple[tuple[int, int], ...] | None
     text: str = ""
 
     @classmethod
     def of(cls, audio: AudioInfo) -> Derived:
         """The speech regions of decoded PCM (none for MP3 / Ogg Opus)."""
         if audio.pcm is None:
-            return cls(())
+            return cls(None)
         found = speech_regions(audio.pcm, audio.rate, audio.channels, audio.width)
         return cls(tuple(found))
 
@@ -152,7 +150,7 @@ class Derived:
                 "words": [],
                 "additions": {"emulated": True},
             }
-            for start, end in self.regions
+            for start, end in self.regions or ()
         )
 
 
@@ -524,7 +522,7 @@ class AsrService:
         audio = analyze(data, audio_fields, digest)
         if audio.duration_ms > MAX_DURATION_MS:
             raise Refusal(INVALID, "invalid request: audio longer than 2 h")
-        duration = audio.duration_ms
+        call["duration_ms"] = duration = audio.duration_ms
         if audio.pcm is not None and NONZERO.search(audio.pcm) is None:
             result = {"additions": {"duration": str(duration)}, "text": ""}
             return SILENT, {"audio_info": {"duration": duration}, "result": result}
@@ -534,7 +532,7 @@ class AsrService:
             truth = self._truth(audio)
         if truth is None or not truth.registration.has_truth:
             derived = Derived.of(audio)
-            call["speech_regions"] = derived.regions
+            call.update(emulated=True, speech_regions=derived.regions)
             logger.info(
                 "emulator: no ground truth for audio %s (%d bytes): answering its duration "
                 "(%d ms) and %s speech regions, marked emulated",
