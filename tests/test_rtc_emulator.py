@@ -10,7 +10,7 @@ import json
 import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -35,16 +35,15 @@ from volcspeech.testing._wav import wav_bytes
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """A running emulator."""
-    with Emulator() as emulator:
-        yield emulator
+def emu(volcspeech_emulator: Emulator) -> Emulator:
+    """A running emulator (the plugin's)."""
+    return volcspeech_emulator
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[Emulator]:
+def shared(volcspeech_emulator_factory: Callable[[], Emulator]) -> Iterator[Emulator]:
     """One emulator for the tests that only send requests the service refuses."""
-    with Emulator() as emulator:
+    with volcspeech_emulator_factory() as emulator:
         yield emulator
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,16 +32,15 @@ KA_SIGNATURE = "28eeabbbd726b87002e0fe58ad8c1c768e619b06e2646f35b6ad7ed029a6d8a7
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """A running emulator."""
-    with Emulator() as emulator:
-        yield emulator
+def emu(volcspeech_emulator: Emulator) -> Emulator:
+    """A running emulator (the plugin's)."""
+    return volcspeech_emulator
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[Emulator]:
+def shared(volcspeech_emulator_factory: Callable[[], Emulator]) -> Iterator[Emulator]:
     """One emulator for the tests whose requests are all refused."""
-    with Emulator() as emulator:
+    with volcspeech_emulator_factory() as emulator:
         yield emulator
 
 
