@@ -486,6 +486,7 @@ def test_speech_regions_of_other_sample_widths() -> None:
     assert speech_regions(eight, 16000, 1, 1) == [(500, 1100)]
     assert speech_regions(stereo, 16000, 2, 2) == [(500, 1100)]
     assert speech_regions(b"", 16000, 1, 2) == []
+    assert speech_regions(b"\x01", 16000, 1, 2) == []  # not even one whole sample
     assert speech_regions(bytes(32000), 16000, 1, 2) == []
 
 

@@ -138,10 +138,13 @@ def _as_int16(pcm: Union[bytes, memoryview], width: int) -> array.array[int]:
     if width == 1:  # 8-bit WAV is unsigned
         return array.array("h", ((b - 128) << 8 for b in data))
     count = len(data) // width
-    top = bytearray(count * 2)
-    top[0::2] = data[width - 2 : count * width : width]
-    top[1::2] = data[width - 1 : count * width : width]
-    samples = array.array("h", bytes(top))
+    if width == 2:
+        samples = array.array("h", data[: count * 2])
+    else:
+        top = bytearray(count * 2)
+        top[0::2] = data[width - 2 : count * width : width]
+        top[1::2] = data[width - 1 : count * width : width]
+        samples = array.array("h", bytes(top))
     if sys.byteorder == "big":  # pragma: no cover - the machines we run on are little-endian
         samples.byteswap()
     return samples
@@ -177,6 +180,8 @@ def speech_regions(
         return []
     frame_samples = max(1, rate * VAD_FRAME_MS // 1000) * channels
     levels = _levels(_as_int16(pcm, width), frame_samples)
+    if not levels:  # less than one whole sample
+        return []
     floor = sorted(levels)[len(levels) // 10]
     threshold = max(VAD_MIN_LEVEL_DBFS, floor + VAD_ABOVE_FLOOR_DB)
     if floor > VAD_MIN_LEVEL_DBFS and floor + VAD_ABOVE_FLOOR_DB > max(levels):
