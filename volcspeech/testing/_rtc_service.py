@@ -16,10 +16,11 @@ sets ``Handle`` true) on a room registered with :meth:`RtcService.register_room`
 the whole recording is cut at once following ``Duration``,
 ``RedundantDuration``, ``Align``, ``Mixed`` and ``IgnoreSilence`` (see
 :mod:`._segmenter`), each segment is stored as a WAV in the emulator's store
-and a signed ``SegmentRealTimeData`` callback per segment is queued. Room time
-0 is the moment slicing started; ``StartTime`` in the callbacks is that
-moment's epoch milliseconds plus the segment's offset. Later updates change
-the task's reported settings only.
+and a ``SegmentRealTimeData`` callback per segment is queued, signed by the
+emulator's own signer (:mod:`._callback_signer`, not the SDK's). Room time 0
+is the moment slicing started; ``StartTime`` in the callbacks is that moment's
+epoch milliseconds plus the segment's offset. Later updates change the task's
+reported settings only. Rooms and tasks are kept as in :mod:`._rtc_rooms`.
 
 Segment files are named ``{Identifier}_{UserId}_{StartTime}_{Sequence}.wav``
 (the documented parts: prefix, user, timestamp, sequence number; the order,
