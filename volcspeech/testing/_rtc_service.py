@@ -46,9 +46,7 @@ task) and ``InvalidParameter.TaskNotRunning`` (HTTP 400: updating a stopped task
 from __future__ import annotations
 
 import json
-import secrets
 import threading
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
@@ -57,7 +55,7 @@ from ._callback_sender import CallbackDelivery, CallbackSender
 from ._callback_signer import segment_callback
 from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
 from ._rtc_auth import verify_request
-from ._rtc_errors import RtcApiError
+from ._rtc_errors import RtcApiError, envelope, error_answer
 from ._rtc_rooms import (
     DEFAULT_DURATION,
     EmulatedSegment,
@@ -90,10 +88,6 @@ _ACTIONS = {
     "GetSegmentTask": "GET",
 }
 MAX_BODY = 1 << 20
-
-
-def _request_id() -> str:
-    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(9).upper()
 
 
 class RtcService:
@@ -357,10 +351,8 @@ class RtcService:
                 )
             result = self._dispatch(action, request, body)
         except RtcApiError as exc:
-            return self._error(
-                action, version, region, exc.status, exc.code, exc.message, exc.code_n
-            )
-        return EmulatorResponse.json(200, self._envelope(action, version, region, result))
+            return error_answer(action, version, region, exc)
+        return EmulatorResponse.json(200, envelope(action, version, region, result))
 
     def fault_response(self, request: EmulatorRequest, fault: Fault) -> EmulatorResponse:
         """An injected fault in the RTC envelope.
@@ -382,49 +374,9 @@ class RtcService:
             code = "FlowLimitExceeded" if status == 429 else "InvalidParameter"
             if status >= 500:
                 code = "InternalError"
-        return self._error(
-            request.query.get("Action", ""),
-            request.query.get("Version", ""),
-            "cn-north-1",
-            status,
-            code,
-            fault.message,
-            code_n,
-        )
-
-    # --- answers -----------------------------------------------------------------------
-
-    @staticmethod
-    def _envelope(
-        action: str, version: str, region: str, result: Any = None, error: Any = None
-    ) -> dict[str, Any]:
-        meta: dict[str, Any] = {
-            "RequestId": _request_id(),
-            "Action": action,
-            "Version": version,
-            "Service": "rtc",
-            "Region": region,
-        }
-        if error is not None:
-            meta["Error"] = error
-            return {"ResponseMetadata": meta}
-        return {"ResponseMetadata": meta, "Result": result}
-
-    def _error(
-        self,
-        action: str,
-        version: str,
-        region: str,
-        status: int,
-        code: str,
-        message: str,
-        code_n: int | None,
-    ) -> EmulatorResponse:
-        error: dict[str, Any] = {"Code": code, "Message": message}
-        if code_n is not None:
-            error["CodeN"] = code_n
-        payload = self._envelope(action, version, region, error=error)
-        return EmulatorResponse.json(status, payload, code=code)
+        action, version = request.query.get("Action", ""), request.query.get("Version", "")
+        refusal = RtcApiError(status, code, fault.message, code_n)
+        return error_answer(action, version, "cn-north-1", refusal)
 
     # --- actions -----------------------------------------------------------------------
 
