@@ -13,11 +13,19 @@ the fixtures ``volcspeech_emulator``, ``volcspeech_emulator_factory`` and
 from __future__ import annotations
 
 from .._http import is_testing, set_testing
-from ._asr_service import AsrCall, AsrService
-from ._asr_truth import AsrRegistration
+from ._asr_service import AsrCall, AsrRegistration, AsrService
 from ._callback_sender import CallbackDelivery
-from ._emulator import Emulator
-from ._protocol import EmulatorRequest, EmulatorResponse, Fault, Service, TestCredentials
+from ._emulator import (
+    Emulator,
+    EmulatorApp,
+    EmulatorRequest,
+    EmulatorResponse,
+    Fault,
+    FaultQueue,
+    RecordedRequest,
+    Service,
+    TestCredentials,
+)
 from ._rtc_service import EmulatedSegment, RtcService
 from ._sample import (
     SampleRoom,
@@ -27,7 +35,6 @@ from ._sample import (
     load_sample_room,
 )
 from ._storage_service import StorageService
-from ._wsgi import EmulatorApp, FaultQueue, RecordedRequest
 
 __all__ = [
     "AsrCall",
