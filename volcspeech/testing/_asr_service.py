@@ -15,8 +15,12 @@ What it answers:
   offset) the words with more than half their duration inside the slice
   (exactly half: the slice holding the word's first half), with times relative
   to the slice, grouped into their original utterances;
-* 20000000 with empty text and ``result.additions.emulator ==
-  "unregistered audio"`` for audio it does not know;
+* 20000000 for audio it has no ground truth for, with what it can derive
+  from the audio and nothing more: empty text, ``audio_info.duration``,
+  ``result.additions`` ``{"emulator": "unregistered audio", "emulated": true}``
+  and, for WAV / raw PCM, one word-less utterance per speech region found by
+  voice activity (:func:`._audio.speech_regions`), its text the region's times
+  in seconds and its ``additions`` ``{"emulated": true}`` (see :class:`Derived`);
 * 20000003 for an all-silent WAV (every sample exactly zero);
 * 45000001 for a bad body (not JSON, missing/both ``audio.url`` and
   ``audio.data``, a field of the wrong type or value, bad base64, an
