@@ -41,6 +41,10 @@ STOP_TIMEOUT = 5.0
 
 def _shutdown(server: Server, thread: threading.Thread) -> None:
     """Stop a server and its thread; holds no reference to the :class:`Emulator`."""
+    if threading.current_thread() is thread:  # pragma: no cover - a collection on that thread
+        # shutdown() waits for serve_forever() to return: never from its own thread.
+        threading.Thread(target=_shutdown, args=(server, thread), daemon=True).start()
+        return
     server.shutdown()
     server.server_close()
     thread.join(timeout=STOP_TIMEOUT)
