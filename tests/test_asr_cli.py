@@ -11,7 +11,7 @@ import pytest
 import srt
 import webvtt
 
-from volcspeech import cli
+from volcspeech import cli, errors
 from volcspeech.asr import RecognitionOptions, _cli
 from volcspeech.testing import Emulator
 
@@ -47,9 +47,59 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return status, out.out, out.err
 
 
-def test_unregistered_audio_prints_an_empty_line(capsys: pytest.CaptureFixture[str]) -> None:
-    """With --emulator and no ground truth the text is empty."""
-    assert run(capsys, "asr", "recognize", HELLO, "--emulator") == (0, "\n", "")
+def test_unregistered_audio_is_explained_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --emulator and no ground truth the text is empty and stderr says why and what to do."""
+    status, out, err = run(capsys, "asr", "recognize", HELLO, "--emulator")
+    assert (status, out) == (0, "\n")
+    assert f"no ground truth for {HELLO}" in err
+    assert "1 speech region(s) found by voice activity (0.14-0.86 s)" in err
+    assert "its duration (1.00 s)" in err
+    assert "--ground-truth FILE.json" in err
+    assert "emulator.asr.register(" in err
+
+
+def test_unregistered_audio_answers_its_speech_regions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The JSON and SRT answers carry the speech regions, marked as emulated."""
+    status, out, _ = run(capsys, "asr", "recognize", HELLO, "--emulator", "-f", "json")
+    assert status == 0
+    answer = json.loads(out)
+    assert answer["audio_info"] == {"duration": 1000}
+    assert answer["result"]["additions"]["emulated"] is True
+    assert [
+        (u["start_time"], u["end_time"], u["text"]) for u in answer["result"]["utterances"]
+    ] == [(140, 860, "[speech 0.14\u20130.86 s]")]
+    status, out, _ = run(capsys, "asr", "recognize", HELLO, "--emulator", "-f", "srt")
+    (cue,) = srt.parse(out)
+    assert cue.content == "[speech 0.14\u20130.86 s]"
+
+
+def test_compressed_unregistered_audio_has_no_regions(capsys: pytest.CaptureFixture[str]) -> None:
+    """For MP3 the note gives the duration and says there are no speech regions."""
+    status, out, err = run(capsys, "asr", "recognize", str(AUDIO / "hello.mp3"), "--emulator")
+    assert (status, out) == (0, "\n")
+    assert "does not decode MP3 or Ogg" in err
+    assert "its duration (1." in err
+
+
+def test_ground_truth_answers_without_a_note(
+    capsys: pytest.CaptureFixture[str], truth: str
+) -> None:
+    """With ground truth the emulator answers it and prints no note."""
+    status, out, err = run(capsys, "asr", "recognize", HELLO, "--emulator", "--ground-truth", truth)
+    assert (status, out, err) == (0, "hello world\n", "")
+
+
+def test_asr_package_cannot_open_an_emulator_by_itself() -> None:
+    """Parsed without the volcspeech command's default, --emulator is a clear error."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    _cli.register(parser.add_subparsers())
+    args = parser.parse_args(["asr", "recognize", HELLO, "--emulator"])
+    with pytest.raises(errors.ConfigurationError, match="volcspeech command"):
+        args.handler(args)
 
 
 def test_ground_truth_text(capsys: pytest.CaptureFixture[str], truth: str) -> None:

@@ -17,6 +17,7 @@ import requests
 
 from volcspeech.asr import RecognitionOptions
 from volcspeech.testing import Emulator
+from volcspeech.testing import _asr_body as body_parser
 from volcspeech.testing import _asr_service as service
 from volcspeech.testing._sample import load_sample_room
 
@@ -278,7 +279,7 @@ def test_audio_over_the_size_limit_is_refused(
     volcspeech_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Decoded audio beyond the limit is refused while the body is still read to its end."""
-    monkeypatch.setattr(service, "MAX_AUDIO_BYTES", 100_000)
+    monkeypatch.setattr(body_parser, "MAX_AUDIO_BYTES", 100_000)
     response = post(volcspeech_emulator, body(wav(noise(5000))))
     assert status(response) == (400, 45000001)
     assert "larger than 100 MB" in response.headers["X-Api-Message"]
@@ -330,7 +331,7 @@ def test_other_escapes_in_long_base64_are_invalid(volcspeech_emulator: Emulator)
 
 def _pad_to_boundary(text: bytes, index: int) -> bytes:
     """Pad JSON with leading spaces so ``text[index]`` ends the first read."""
-    return b"{" + b" " * (service._READ_SIZE - 1 - index) + text[1:]
+    return b"{" + b" " * (body_parser._READ_SIZE - 1 - index) + text[1:]
 
 
 def test_escape_split_across_reads(volcspeech_emulator: Emulator) -> None:
@@ -368,7 +369,7 @@ def test_huge_skeleton_is_refused(
     volcspeech_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A body whose non-audio part is huge is refused."""
-    monkeypatch.setattr(service, "_SKELETON_LIMIT", 1000)
+    monkeypatch.setattr(body_parser, "_SKELETON_LIMIT", 1000)
     payload = body()
     payload["request"]["numbers"] = list(range(1000))
     response = post(volcspeech_emulator, payload)
@@ -402,14 +403,91 @@ HELLO_TRUTH = [
 ]
 
 
-def test_unregistered_audio_is_empty_with_a_note(volcspeech_emulator: Emulator) -> None:
-    """Audio nobody registered succeeds with empty text and an explanatory addition."""
+def test_unregistered_audio_answers_its_speech_regions(volcspeech_emulator: Emulator) -> None:
+    """Audio nobody registered succeeds with empty text, a note, and its speech regions."""
     result = post(volcspeech_emulator, body()).json()["result"]
     assert result == {
-        "additions": {"duration": "1000", "emulator": "unregistered audio"},
+        "additions": {"duration": "1000", "emulator": "unregistered audio", "emulated": True},
         "text": "",
-        "utterances": [],
+        "utterances": [
+            {
+                "end_time": 860,
+                "start_time": 140,
+                "text": "[speech 0.14\u20130.86 s]",
+                "words": [],
+                "additions": {"emulated": True},
+            }
+        ],
     }
+    (call,) = volcspeech_emulator.asr.calls
+    assert call.emulated
+    assert call.speech_regions == ((140, 860),)
+
+
+def test_speech_regions_of_unregistered_audio_follow_the_speech(
+    volcspeech_emulator: Emulator,
+) -> None:
+    """Each region of the sample room's tracks lies within 20 ms of an utterance's span."""
+    room = load_sample_room()
+    with volcspeech_emulator.asr.client() as client:
+        for track in room.tracks.values():
+            transcript = client.recognize(track.wav)
+            assert transcript.text == ""
+            assert transcript.additions["emulated"] is True
+            spans = [(u.start_time, u.end_time) for u in track.utterances]
+            regions = [(u.start_time, u.end_time) for u in transcript.utterances]
+            assert len(regions) == len(spans)
+            for (start, end), (truth_start, truth_end) in zip(regions, spans):
+                assert abs(start - truth_start) <= 20
+                assert abs(end - truth_end) <= 20
+            assert all(not u.words for u in transcript.utterances)
+
+
+def test_registered_answers_carry_no_emulated_flag(volcspeech_emulator: Emulator) -> None:
+    """Ground truth is answered as registered: no derived regions, no emulated flag."""
+    volcspeech_emulator.asr.register(HELLO, utterances=HELLO_TRUTH)
+    result = post(volcspeech_emulator, body()).json()["result"]
+    assert "emulated" not in result["additions"]
+    assert [u["text"] for u in result["utterances"]] == ["hello world"]
+    call = volcspeech_emulator.asr.calls[-1]
+    assert call.speech_regions is None
+    assert not call.emulated
+
+
+@pytest.mark.parametrize("name", ["hello.mp3", "hello.ogg"])
+def test_compressed_unregistered_audio_has_its_duration_only(
+    volcspeech_emulator: Emulator, name: str
+) -> None:
+    """MP3 and Ogg Opus are not decoded: the answer has the duration, no regions, the flag."""
+    with volcspeech_emulator.asr.client() as client:
+        transcript = client.recognize(AUDIO / name)
+    assert transcript.duration_ms is not None
+    assert transcript.duration_ms > 900
+    assert (transcript.text, transcript.utterances) == ("", ())
+    assert transcript.additions["emulated"] is True
+    call = volcspeech_emulator.asr.calls[-1]
+    assert call.emulated
+    assert call.speech_regions is None
+
+
+def test_speech_regions_of_other_sample_widths() -> None:
+    """8-, 24- and 32-bit PCM and stereo give the same regions as 16-bit mono."""
+    from volcspeech.testing._audio import speech_regions
+
+    pcm = bytes(8000 * 2) + noise(600, seed=3) + bytes(8000 * 2)  # 0.5 s, 0.6 s, 0.5 s
+    assert speech_regions(pcm, 16000, 1, 2) == [(500, 1100)]
+    samples = [pcm[i : i + 2] for i in range(0, len(pcm), 2)]
+    wide24 = b"".join(b"\x00" + s for s in samples)
+    wide32 = b"".join(b"\x00\x00" + s for s in samples)
+    eight = bytes((s[1] + 128) & 0xFF for s in samples)
+    stereo = b"".join(s + s for s in samples)
+    assert speech_regions(wide24, 16000, 1, 3) == [(500, 1100)]
+    assert speech_regions(wide32, 16000, 1, 4) == [(500, 1100)]
+    assert speech_regions(eight, 16000, 1, 1) == [(500, 1100)]
+    assert speech_regions(stereo, 16000, 2, 2) == [(500, 1100)]
+    assert speech_regions(b"", 16000, 1, 2) == []
+    assert speech_regions(b"\x01", 16000, 1, 2) == []  # not even one whole sample
+    assert speech_regions(bytes(32000), 16000, 1, 2) == []
 
 
 def test_registered_audio_answers_its_ground_truth(volcspeech_emulator: Emulator) -> None:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
+import socket
+import subprocess
+import sys
 import threading
+import time
+from typing import Callable
 
 import pytest
 import requests
 
-from volcspeech.testing import Emulator, EmulatorRequest, EmulatorResponse, Fault, FaultQueue
+from volcspeech.testing import (
+    Emulator,
+    EmulatorRequest,
+    EmulatorResponse,
+    Fault,
+    FaultQueue,
+    TestCredentials,
+)
 
 
 class Hello:
@@ -172,3 +185,114 @@ def test_plugin_no_sleep_fixture(volcspeech_no_retry_sleep: None) -> None:
     from volcspeech.testing import is_testing
 
     assert is_testing()
+
+
+def _emulator_threads() -> int:
+    return sum(t.name == "volcspeech-emulator" and t.is_alive() for t in threading.enumerate())
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_repr_shows_the_url_and_state() -> None:
+    """repr names the URL while running and says 'stopped' otherwise; close() stops it."""
+    emu = Emulator(services=[])
+    assert repr(emu) == "<Emulator stopped>"
+    emu.start()
+    assert repr(emu) == f"<Emulator {emu.url} running>"
+    assert emu.running
+    emu.close()
+    assert repr(emu) == "<Emulator stopped>"
+    assert not emu.running
+
+
+def test_an_abandoned_emulator_stops_its_thread() -> None:
+    """A started emulator nobody references stops its server and closes its socket on collection."""
+    before = _emulator_threads()
+    emu: Emulator | None = Emulator().start()
+    assert emu is not None
+    port = emu.port
+    assert _emulator_threads() == before + 1
+    emu = None
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _emulator_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _emulator_threads() == before
+    assert _refused(port)
+
+
+def test_notebook_cell_rerun_leaves_one_thread() -> None:
+    """Running `emu = Emulator().start()` three times leaves one emulator thread, not three."""
+    before = _emulator_threads()
+    namespace: dict[str, object] = {"Emulator": Emulator}
+    for _ in range(3):
+        exec("emu = Emulator().start()\nclient = emu.asr.client()", namespace)  # noqa: S102
+        gc.collect()
+    assert _emulator_threads() == before + 1
+    emu = namespace.pop("emu")
+    assert isinstance(emu, Emulator)
+    emu.close()
+    assert _emulator_threads() == before
+
+
+def test_services_outliving_their_emulator_say_so() -> None:
+    """A service kept after its emulator was collected raises a clear error, not AttributeError."""
+    asr = Emulator().asr
+    gc.collect()
+    with pytest.raises(RuntimeError, match="keep a reference to the Emulator"):
+        _ = asr.endpoint
+
+
+def test_emulators_still_running_stop_at_exit() -> None:
+    """An emulator left running when the interpreter exits is stopped and its socket closed."""
+    # Finalizers run at exit in reverse order of creation: a probe created before
+    # the emulator started looks after the emulator's own finalizer has run.
+    code = (
+        "import threading, weakref\n"
+        "from volcspeech.testing import Emulator\n"
+        "seen = {}\n"
+        "def probe():\n"
+        "    alive = seen['thread'].is_alive() or seen['server'].socket.fileno() != -1\n"
+        "    print('open' if alive else 'closed')\n"
+        "class Probe: pass\n"
+        "anchor = Probe()\n"
+        "weakref.finalize(anchor, probe)\n"
+        "emu = Emulator().start()\n"
+        "seen['server'] = emu._server\n"
+        "seen['thread'] = next(t for t in threading.enumerate() "
+        "if t.name == 'volcspeech-emulator')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "closed"
+
+
+def test_plugin_factory_builds_configured_emulators(
+    volcspeech_emulator_factory: Callable[..., Emulator],
+) -> None:
+    """The factory starts an emulator with the given arguments; the with block stops it."""
+    credentials = TestCredentials(app_key="custom-app")
+    with volcspeech_emulator_factory(credentials=credentials, services=[Hello()]) as emu:
+        assert emu.running
+        assert emu.credentials.app_key == "custom-app"
+        assert requests.get(emu.url + "/hello", timeout=5).status_code == 200
+    assert not emu.running
+
+
+def test_plugin_factory_stops_what_is_left_when_closed() -> None:
+    """Closing the factory (at the end of the session) stops every emulator still running."""
+    from volcspeech._pytest_plugin import _EmulatorFactory
+
+    factory = _EmulatorFactory()
+    first, second = factory(services=[]), factory(services=[])
+    second.stop()
+    factory.close()
+    assert not first.running
+    assert not second.running

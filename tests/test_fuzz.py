@@ -678,9 +678,9 @@ def test_segment_of_signed_events_with_arbitrary_event_data(
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    """One emulator for the module, with the sample room registered."""
-    with Emulator() as emulator:
+def emu(volcspeech_emulator_factory: Callable[[], Emulator]) -> Iterator[Emulator]:
+    """One emulator for the module (from the plugin's factory), with the sample room."""
+    with volcspeech_emulator_factory() as emulator:
         emulator.rtc.register_sample_room()
         yield emulator
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -38,9 +37,9 @@ BUCKET = "segments"
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
+def emu(volcspeech_emulator: Emulator) -> Emulator:
+    """The plugin's running emulator."""
+    return volcspeech_emulator
 
 
 def start(

@@ -155,16 +155,16 @@ def _report_faults(pytestconfig: pytest.Config) -> None:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """An emulator that knows hello.wav inline and by URL; its faults are tallied at the end."""
-    with Emulator() as emulator:
-        emulator.asr.register(HELLO, text=HELLO_TEXT)
-        emulator.asr.register_url(hello_url(emulator), HELLO, text=HELLO_TEXT)
-        yield emulator
-        for record in settle(emulator):
-            if record.fault is not None:
-                FAULTS[record.fault.message] += 1
-                FAULTS_BY_SERVICE[record.service] += 1
+def emu(volcspeech_emulator: Emulator) -> Iterator[Emulator]:
+    """The plugin's emulator, knowing hello.wav inline and by URL; faults tallied at the end."""
+    emulator = volcspeech_emulator
+    emulator.asr.register(HELLO, text=HELLO_TEXT)
+    emulator.asr.register_url(hello_url(emulator), HELLO, text=HELLO_TEXT)
+    yield emulator
+    for record in settle(emulator):
+        if record.fault is not None:
+            FAULTS[record.fault.message] += 1
+            FAULTS_BY_SERVICE[record.service] += 1
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,12 @@ SECRET = "cli-store-secret"
 
 
 @pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """A running emulator whose test credentials are in the environment."""
-    with Emulator() as emulator:
-        monkeypatch.setenv("VOLCENGINE_ACCESS_KEY", emulator.credentials.access_key_id)
-        monkeypatch.setenv("VOLCENGINE_SECRET_KEY", emulator.credentials.secret_access_key)
-        yield emulator
+def emu(volcspeech_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The plugin's running emulator, its test credentials in the environment."""
+    credentials = volcspeech_emulator.credentials
+    monkeypatch.setenv("VOLCENGINE_ACCESS_KEY", credentials.access_key_id)
+    monkeypatch.setenv("VOLCENGINE_SECRET_KEY", credentials.secret_access_key)
+    return volcspeech_emulator
 
 
 def _write(tmp_path: Path, name: str, body: object) -> str:

@@ -34,10 +34,9 @@ SECRET = "super-secret-sk-value"
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """A running emulator."""
-    with Emulator() as emulator:
-        yield emulator
+def emu(volcspeech_emulator: Emulator) -> Emulator:
+    """A running emulator (the plugin's)."""
+    return volcspeech_emulator
 
 
 def _start(task_id: str = "t1", **kwargs: Any) -> StartSegmentRequest:

@@ -3,40 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import http.server
 import io
 import json
 import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pytest
 import requests
 
 from volcspeech._signing import canonical_query, sign
+from volcspeech.errors import CallbackSignatureError
 from volcspeech.rtc import (
     CallbackDeduplicator,
     StartSegmentRequest,
     parse_callback,
+    sign_callback,
 )
 from volcspeech.testing import Emulator
 from volcspeech.testing._callback_sender import check_loopback_url
+from volcspeech.testing._callback_signer import (
+    SIGNED_FIELDS,
+    callback_signature,
+    segment_callback,
+)
 from volcspeech.testing._wav import wav_bytes
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """A running emulator."""
-    with Emulator() as emulator:
-        yield emulator
+def emu(volcspeech_emulator: Emulator) -> Emulator:
+    """A running emulator (the plugin's)."""
+    return volcspeech_emulator
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[Emulator]:
+def shared(volcspeech_emulator_factory: Callable[[], Emulator]) -> Iterator[Emulator]:
     """One emulator for the tests that only send requests the service refuses."""
-    with Emulator() as emulator:
+    with volcspeech_emulator_factory() as emulator:
         yield emulator
 
 
@@ -591,3 +598,80 @@ def test_paced_delivery(emu: Emulator, receiver: tuple[str, type[_Receiver]]) ->
     assert emu.rtc.wait_for_callbacks(10)
     times = [d.time for d in emu.rtc.deliveries]
     assert times[-1] - times[0] >= 0.02 * (len(times) - 1) * 0.9
+
+
+# --- the emulator's own callback signer ---------------------------------------------------
+
+
+def test_emulator_signer_known_answer() -> None:
+    """The emulator signs the SHA-256 of the eight strings sorted and concatenated."""
+    envelope = {
+        "EventType": "SegmentRealTimeData",
+        "EventData": '{"RoomId":"r"}',
+        "EventTime": "2024-01-02T03:04:05.000000000Z",
+        "EventId": "e1",
+        "AppId": "app",
+        "Version": "2023-11-01",
+        "Nonce": "0042",
+    }
+    # The eight strings in byte order, written out by hand.
+    ordered = [
+        "0042",
+        "2023-11-01",
+        "2024-01-02T03:04:05.000000000Z",
+        "SegmentRealTimeData",
+        "app",
+        "e1",
+        "secret",
+        '{"RoomId":"r"}',
+    ]
+    expected = hashlib.sha256("".join(ordered).encode()).hexdigest()
+    assert callback_signature(envelope, "secret") == expected
+    assert callback_signature({**envelope, "Signature": "x", "Other": "y"}, "secret") == expected
+
+
+def test_emulator_signer_sorts_non_ascii_as_utf8() -> None:
+    """Strings beyond ASCII sort by their UTF-8 bytes, the order of the vendor's Go sort."""
+    envelope = dict.fromkeys(SIGNED_FIELDS, "a")
+    envelope["EventData"] = '{"RoomId":"会议室"}'
+    envelope["AppId"] = "\U0001f600"  # UTF-16 order would put it before U+FF21
+    envelope["Nonce"] = "\uff21"
+    signature = callback_signature(envelope, "秘密")
+    assert signature == sign_callback(envelope, "秘密")
+
+
+@pytest.mark.parametrize("field", [*SIGNED_FIELDS, "Signature"])
+def test_library_verifier_accepts_emulator_signatures_and_rejects_tampering(field: str) -> None:
+    """parse_callback accepts what the emulator signs and refuses it with any field changed."""
+    data = {
+        "AppId": "app",
+        "RoomId": "r",
+        "TaskId": "t",
+        "UserId": "u",
+        "StreamType": 0,
+        "Bucket": "b",
+        "ObjectKey": "k.wav",
+        "StartTime": 1,
+        "Duration": 2,
+        "Sequence": 0,
+    }
+    envelope = segment_callback("app", data, "the-secret", now_ms=1_700_000_000_000)
+    event = parse_callback(envelope, "the-secret")
+    assert (event.event_id, event.app_id) == (envelope["EventId"], "app")
+    assert event.segment().room_id == "r"
+    with pytest.raises(CallbackSignatureError):
+        parse_callback(envelope, "another-secret")
+    tampered = dict(envelope)
+    tampered[field] = tampered[field] + "0" if field != "EventData" else '{"RoomId":"x"}'
+    with pytest.raises(CallbackSignatureError):
+        parse_callback(tampered, "the-secret")
+
+
+def test_emulated_callbacks_carry_the_emulators_own_signature(emu: Emulator) -> None:
+    """Every callback the service queues is signed by the emulator's signer and verifies."""
+    emu.rtc.register_sample_room()
+    _start_sample(emu)
+    secret = emu.credentials.callback_secret
+    for body in emu.rtc.take_callbacks():
+        assert body["Signature"] == callback_signature(body, secret)
+        assert parse_callback(body, secret).event_type == "SegmentRealTimeData"

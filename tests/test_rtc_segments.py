@@ -6,7 +6,6 @@ import array
 import io
 import sys
 import wave
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,11 +28,10 @@ BUCKET = "segments"
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """A running emulator with the sample room registered."""
-    with Emulator() as emulator:
-        emulator.rtc.register_sample_room()
-        yield emulator
+def emu(volcspeech_emulator: Emulator) -> Emulator:
+    """The plugin's running emulator with the sample room registered."""
+    volcspeech_emulator.rtc.register_sample_room()
+    return volcspeech_emulator
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +23,8 @@ from volcspeech.errors import (
 )
 from volcspeech.rtc import RtcClient, StartSegmentRequest, StorageConfig
 from volcspeech.testing import Emulator, RecordedRequest
-from volcspeech.testing._rtc_auth import AuthFailure, verify_request
+from volcspeech.testing._rtc_auth import verify_request
+from volcspeech.testing._rtc_errors import RtcApiError
 
 KA_AK = "AKLTMjI2ODVlYzI3ZGY1NGU4ZjhjYWRjMTlmNTM5OTZkYzE"
 KA_SK = "TnpCak5XWXpZV1U0WkRaaE5ERmxaR0ZpTmpjeVkyUXlZek0wTWpJMU1qWQ=="
@@ -31,16 +32,15 @@ KA_SIGNATURE = "28eeabbbd726b87002e0fe58ad8c1c768e619b06e2646f35b6ad7ed029a6d8a7
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """A running emulator."""
-    with Emulator() as emulator:
-        yield emulator
+def emu(volcspeech_emulator: Emulator) -> Emulator:
+    """A running emulator (the plugin's)."""
+    return volcspeech_emulator
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[Emulator]:
+def shared(volcspeech_emulator_factory: Callable[[], Emulator]) -> Iterator[Emulator]:
     """One emulator for the tests whose requests are all refused."""
-    with Emulator() as emulator:
+    with volcspeech_emulator_factory() as emulator:
         yield emulator
 
 
@@ -182,7 +182,7 @@ def test_emulator_verifier_accepts_documented_vector() -> None:
         "now": now,
     }
     assert verify_request(query_pairs=pairs, **kwargs) == "cn-north-1"
-    with pytest.raises(AuthFailure) as info:
+    with pytest.raises(RtcApiError) as info:
         verify_request(query_pairs=[*pairs[:3], ("Version", "2018-01-02")], **kwargs)
     assert (info.value.code, info.value.code_n, info.value.status) == (
         "SignatureDoesNotMatch",

@@ -4,19 +4,29 @@ Each service adds its subcommands through a ``register(subparsers)`` function
 in a private module (``volcspeech.asr._cli``, ``volcspeech.rtc._cli``,
 ``volcspeech._demo``), so this file stays a thin dispatcher. Errors print their
 code, message and ids and exit non-zero; credentials are never printed.
+
+It is also where ``--emulator`` meets :mod:`volcspeech.testing`: the service
+packages never import the emulator; this command hands them one (the parser
+default ``emulated_asr_client``) and explains on stderr what an emulated
+answer means when the emulator had no ground truth for the audio.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
-from typing import Callable
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import __version__
-from .errors import APIError, VolcSpeechError
+from .errors import APIError, ConfigurationError, VolcSpeechError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .asr import AsrClient
+    from .testing import AsrCall
 
 __all__ = ["build_parser", "main"]
 
@@ -41,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)"
     )
+    parser.set_defaults(emulated_asr_client=_emulated_asr_client)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         try:
@@ -54,6 +65,54 @@ def build_parser() -> argparse.ArgumentParser:
         )
         register(subparsers)
     return parser
+
+
+@contextlib.contextmanager
+def _emulated_asr_client(
+    audio: str, truth: Mapping[str, Any] | None, settings: Mapping[str, Any]
+) -> Iterator[AsrClient]:
+    """A client of a throwaway emulator for ``asr recognize --emulator``."""
+    from .testing import Emulator
+
+    with Emulator() as emulator:
+        if truth is not None:
+            try:
+                if audio.startswith(("http://", "https://")):
+                    emulator.asr.register_url(audio, **truth)
+                else:
+                    emulator.asr.register(audio, **truth)
+            except (OSError, ValueError) as exc:
+                raise ConfigurationError(f"cannot register the ground truth: {exc}") from None
+        with emulator.asr.client(**settings) as client:
+            yield client
+        calls = emulator.asr.calls
+        if calls and calls[-1].emulated:
+            print(_explain_emulated(audio, calls[-1]), file=sys.stderr)
+
+
+def _explain_emulated(audio: str, call: AsrCall) -> str:
+    """What an answer derived from the audio (no ground truth) holds, and how to give one."""
+    name = "stdin" if audio == "-" else audio
+    duration = f"its duration ({(call.duration_ms or 0) / 1000:.2f} s)"
+    regions = call.speech_regions
+    if regions is None:
+        derived = f"{duration}. It does not decode MP3 or Ogg, so it knows no speech regions."
+    else:
+        spans = ", ".join(f"{a / 1000:.2f}-{b / 1000:.2f} s" for a, b in regions[:5])
+        spans += f", ... ({len(regions) - 5} more)" if len(regions) > 5 else ""
+        derived = (
+            f"{duration} and {len(regions)} speech region(s) found by voice activity"
+            f"{f' ({spans})' if regions else ''}, as utterances "
+            '"[speech START-END s]" marked "emulated": true; see them with -f json, srt or vtt.'
+        )
+    return (
+        f"volcspeech: the emulator has no ground truth for {name}, so it cannot know the "
+        "words: the text is empty.\n"
+        f"  It answered what it can derive from the audio itself: {derived}\n"
+        '  To have it answer a transcript, give it one: --ground-truth FILE.json with {"text": '
+        '...} or {"utterances": [...]} in the API\'s response shape (in Python: '
+        "emulator.asr.register(path, text=...))."
+    )
 
 
 def _describe(exc: VolcSpeechError) -> str:

@@ -4,7 +4,9 @@ Credentials come from the environment (``VOLCSPEECH_API_KEY``, or
 ``VOLCSPEECH_APP_KEY`` + ``VOLCSPEECH_ACCESS_KEY``), never from arguments
 (which other users of the machine can read). ``--emulator`` runs against a
 local :class:`~volcspeech.testing.Emulator` instead, optionally with ground
-truth from a JSON file.
+truth from a JSON file; the ``volcspeech`` command (:mod:`volcspeech.cli`)
+provides that emulator through the parser default ``emulated_asr_client``, so
+this package never imports :mod:`volcspeech.testing`.
 """
 
 from __future__ import annotations
@@ -13,16 +15,22 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ContextManager, Optional
 
 from ..errors import ConfigurationError, ValidationError
 from ._client import DEFAULT_ENDPOINT, AsrClient
 from ._options import RecognitionOptions, dialog_context, hotwords_context
 from ._results import Transcript
 
-__all__ = ["register"]
+__all__ = ["EmulatedAsrClient", "register"]
+
+#: Opens a client of a local emulator: ``(audio, ground truth or None, client settings)``.
+#: The ``volcspeech`` command sets it as the parser default ``emulated_asr_client``.
+EmulatedAsrClient = Callable[
+    [str, Optional[Mapping[str, Any]], Mapping[str, Any]], ContextManager[AsrClient]
+]
 
 _BOOL_OPTIONS = (
     ("enable_itn", "inverse text normalization (digits, dates)"),
@@ -155,22 +163,16 @@ def _client(args: argparse.Namespace) -> Iterator[AsrClient]:
         with AsrClient(endpoint=args.endpoint or DEFAULT_ENDPOINT, **settings) as client:
             yield client
         return
-    from ..testing import Emulator
-
-    with Emulator() as emulator:
-        if args.ground_truth:
-            if args.audio == "-":
-                raise ConfigurationError("--ground-truth needs a file or URL, not stdin")
-            truth = _ground_truth(args.ground_truth)
-            try:
-                if args.audio.startswith(("http://", "https://")):
-                    emulator.asr.register_url(args.audio, **truth)
-                else:
-                    emulator.asr.register(args.audio, **truth)
-            except (OSError, ValueError) as exc:
-                raise ConfigurationError(f"cannot register the ground truth: {exc}") from None
-        with emulator.asr.client(**settings) as client:
-            yield client
+    emulated: EmulatedAsrClient | None = getattr(args, "emulated_asr_client", None)
+    if emulated is None:
+        raise ConfigurationError("--emulator is available from the volcspeech command only")
+    truth = None
+    if args.ground_truth:
+        if args.audio == "-":
+            raise ConfigurationError("--ground-truth needs a file or URL, not stdin")
+        truth = _ground_truth(args.ground_truth)
+    with emulated(args.audio, truth, settings) as client:
+        yield client
 
 
 def _render(transcript: Transcript, output_format: str) -> str:

@@ -3,8 +3,11 @@
 ``Emulator`` serves the flash ASR API, the RTC segmentation OpenAPI and a
 small object store on ``127.0.0.1`` at a random port. It checks requests the
 way the services do, answers from registered ground truth, records every
-request and injects faults. A pytest plugin (installed with volcspeech) gives
-the fixtures ``volcspeech_emulator`` and ``volcspeech_no_retry_sleep``.
+request and injects faults. Audio without registered ground truth is answered
+with what the emulator can derive from it (its duration and speech regions),
+marked ``"emulated": true``. A pytest plugin (installed with volcspeech) gives
+the fixtures ``volcspeech_emulator``, ``volcspeech_emulator_factory`` and
+``volcspeech_no_retry_sleep``.
 """
 
 from __future__ import annotations

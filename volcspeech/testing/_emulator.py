@@ -1,34 +1,27 @@
-"""The emulator's scaffold: a threaded WSGI server on 127.0.0.1, request recording, faults.
+"""The emulator: both services and a small object store on one loopback port.
 
-The WSGI application (:class:`EmulatorApp`) dispatches each request to the
-first registered service that claims it (the ASR route, the RTC OpenAPI, the
-segment storage). Services only implement :class:`Service`; recording and
-fault injection happen here, the same way for all of them.
+:class:`Emulator` owns the server thread and the services (``emu.asr``,
+``emu.rtc``, ``emu.storage``); the WSGI application, recording and faults are
+in :mod:`._wsgi`, the types services share in :mod:`._protocol`.
 
-It listens on loopback only and never calls anything outside this process.
+It listens on loopback only and never calls anything outside this process. A
+started emulator that is garbage-collected (or still running at interpreter
+exit) stops its server thread and closes its socket, so re-running a notebook
+cell with ``emu = Emulator().start()`` leaves no thread behind.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import socket
-import socketserver
-import struct
 import threading
-import time
-import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, Union
-from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+import weakref
+from collections.abc import Sequence
+from typing import Any
 
-import attrs
-
-from .._log import get_logger
-
-if TYPE_CHECKING:  # pragma: no cover
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+from ._asr_service import AsrService
+from ._protocol import EmulatorRequest, EmulatorResponse, Fault, Service, TestCredentials
+from ._rtc_service import RtcService
+from ._storage_service import StorageService
+from ._wsgi import EmulatorApp, FaultQueue, RecordedRequest, Server, ServerRequestHandler
 
 __all__ = [
     "Emulator",
@@ -42,480 +35,34 @@ __all__ = [
     "TestCredentials",
 ]
 
-logger = get_logger("volcspeech.testing")
-
-#: Keep at most this many body bytes of each recorded request.
-RECORD_BODY_LIMIT = 1 << 20
-
-
-@attrs.frozen(repr=False)
-class TestCredentials:
-    """The fixed, fake credentials the emulator accepts (never real ones)."""
-
-    __test__ = False  # not a pytest test class
-
-    app_key: str = "emulator-app-id"
-    access_key: str = "emulator-access-token"
-    api_key: str = "emulator-api-key"
-    access_key_id: str = "AKLTemulatorAccessKeyId"
-    secret_access_key: str = "emulator-secret-access-key"
-    callback_secret: str = "emulator-callback-secret"
-
-    def __repr__(self) -> str:
-        return f"TestCredentials(app_key={self.app_key!r}, access_key_id={self.access_key_id!r})"
-
-
-@attrs.frozen
-class Fault:
-    """A fault to inject into the next ``times`` matching requests.
-
-    Attributes:
-        service: ``"asr"``, ``"rtc"``, ``"storage"`` or ``"any"``.
-        action: for RTC, the ``Action`` to match (``None``: any).
-        http_status: the HTTP status to answer with.
-        code: the service's error code (ASR status code, RTC error code string).
-        message: the error message.
-        delay: seconds to wait before answering (or before dropping).
-        drop: reset the connection instead of answering.
-        truncate: announce a longer body than is sent, then close.
-        retry_after: a ``Retry-After`` header value in seconds.
-        times: how many matching requests get the fault.
-        passthrough: after the delay, answer normally (a slow but correct answer).
-    """
-
-    service: str = "any"
-    action: str | None = None
-    http_status: int | None = None
-    code: Union[int, str, None] = None
-    message: str = "injected fault"
-    delay: float = 0.0
-    drop: bool = False
-    truncate: bool = False
-    retry_after: float | None = None
-    times: int = 1
-    passthrough: bool = False
-
-
-class FaultQueue:
-    """Thread-safe list of pending faults; the first match is used and counted down."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[list[Any]] = []  # [fault, remaining]
-        self.injected = 0
-
-    def add(self, fault: Fault) -> Fault:
-        """Queue a fault."""
-        with self._lock:
-            self._faults.append([fault, fault.times])
-        return fault
-
-    def take(self, service: str, action: str | None) -> Fault | None:
-        """Return and count down the first fault matching this request, if any."""
-        with self._lock:
-            for entry in self._faults:
-                fault, remaining = entry
-                if remaining <= 0:
-                    continue
-                if fault.service not in ("any", service):
-                    continue
-                if fault.action is not None and fault.action != action:
-                    continue
-                entry[1] -= 1
-                self.injected += 1
-                return fault  # type: ignore[no-any-return]
-        return None
-
-    def pending(self) -> int:
-        """How many injections are still queued."""
-        with self._lock:
-            return sum(max(0, e[1]) for e in self._faults)
-
-    def clear(self) -> None:
-        """Drop every queued fault."""
-        with self._lock:
-            self._faults.clear()
-
-
-@attrs.frozen(repr=False)
-class RecordedRequest:
-    """A request the emulator received (headers may hold the fake test credentials)."""
-
-    service: str
-    method: str
-    path: str
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    body: bytes
-    body_size: int
-    status: int
-    code: Union[int, str, None]
-    fault: Fault | None
-    time: float
-
-    @property
-    def action(self) -> str | None:
-        """The RTC ``Action`` query parameter, if any."""
-        return self.query.get("Action")
-
-    def __repr__(self) -> str:
-        return (
-            f"RecordedRequest({self.service} {self.method} {self.path} action={self.action!r} "
-            f"status={self.status} code={self.code!r} body_size={self.body_size})"
-        )
-
-
-class _ChunkedInput:
-    """Decodes a ``Transfer-Encoding: chunked`` request body (wsgiref does not)."""
-
-    def __init__(self, raw: Any) -> None:
-        self._raw = raw
-        self._chunk_left = 0
-        self._done = False
-
-    def read(self, size: int) -> bytes:
-        if self._done:
-            return b""
-        if self._chunk_left == 0:
-            line = self._raw.readline(1024)
-            try:
-                self._chunk_left = int(line.split(b";")[0].strip() or b"0", 16)
-            except ValueError:
-                self._chunk_left = 0
-            if self._chunk_left == 0:
-                # Last chunk: skip trailers up to the empty line.
-                while self._raw.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                self._done = True
-                return b""
-        data: bytes = self._raw.read(min(size, self._chunk_left))
-        self._chunk_left -= len(data)
-        if not data:
-            self._done = True
-        elif self._chunk_left == 0:
-            self._raw.readline(16)  # the CRLF after each chunk
-        return data
-
-
-#: Stands for "read until the body ends" for chunked bodies.
-_UNBOUNDED = 1 << 62
-
-
-class _RecordingInput(io.RawIOBase):
-    """Wraps ``wsgi.input``: limits reads to Content-Length and keeps the first MiB."""
-
-    def __init__(self, raw: Any, length: int) -> None:
-        self._raw = raw
-        self._left = length
-        self.size = 0
-        self.kept = bytearray()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._left <= 0:
-            return 0
-        want = min(len(buffer), self._left)
-        data = self._raw.read(want)
-        if not data:
-            self._left = 0
-            return 0
-        n = len(data)
-        buffer[:n] = data
-        self._left -= n
-        self.size += n
-        room = RECORD_BODY_LIMIT - len(self.kept)
-        if room > 0:
-            self.kept += data[:room]
-        return n
-
-    def drain(self) -> None:
-        while self.read(1 << 16):
-            pass
-
-
-@attrs.define
-class EmulatorRequest:
-    """What a service sees of one request."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    query_pairs: list[tuple[str, str]]
-    raw_query: str
-    headers: dict[str, str]  # keys lower-case
-    body: io.BufferedReader
-    environ: Mapping[str, Any]
-    #: Set by the service: its error/status code for the request log.
-    code: Union[int, str, None] = None
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        """A request header by case-insensitive name."""
-        return self.headers.get(name.lower(), default)
-
-    def read_body(self, limit: int) -> bytes:
-        """Read the whole body, refusing more than ``limit`` bytes (raises ``ValueError``)."""
-        data = self.body.read(limit + 1)
-        if len(data) > limit:
-            raise ValueError(f"body larger than {limit} bytes")
-        return data
-
-
-@attrs.define
-class EmulatorResponse:
-    """A service's answer."""
-
-    status: int
-    body: Union[bytes, Iterable[bytes]] = b""
-    headers: list[tuple[str, str]] = attrs.field(factory=list)
-    code: Union[int, str, None] = None
-
-    @classmethod
-    def json(
-        cls,
-        status: int,
-        payload: Any,
-        headers: Sequence[tuple[str, str]] = (),
-        code: Union[int, str, None] = None,
-    ) -> EmulatorResponse:
-        """A JSON answer."""
-        import json
-
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        return cls(
-            status,
-            body,
-            [("Content-Type", "application/json; charset=utf-8"), *headers],
-            code,
-        )
-
-
-class Service(Protocol):
-    """One emulated service."""
-
-    name: str
-
-    def claims(self, request: EmulatorRequest) -> bool:
-        """Whether this service answers the request."""
-        ...
-
-    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Answer the request."""
-        ...
-
-    def fault_response(self, request: EmulatorRequest, fault: Fault) -> EmulatorResponse:
-        """Render an injected fault in this service's error format."""
-        ...
-
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Payload Too Large",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
-class _Dropped(Exception):
-    """The app reset the connection on purpose."""
-
-
-def _reset(environ: Mapping[str, Any]) -> None:
-    sock: socket.socket | None = environ.get("volcspeech.socket")
-    if sock is None:  # pragma: no cover - only under a foreign WSGI server
-        raise _Dropped()
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        # Detach so the handler's later writes fail on a closed object instead
-        # of touching a file descriptor number the OS may reuse.
-        os.close(sock.detach())
-    except OSError:  # pragma: no cover - already gone
-        pass
-    raise _Dropped()
-
-
-class EmulatorApp:
-    """The WSGI application: dispatch, recording and faults for every service.
-
-    Args:
-        services: the services, asked in order.
-    """
-
-    def __init__(self, services: Sequence[Service] = ()) -> None:
-        self.services: list[Service] = list(services)
-        self.faults = FaultQueue()
-        self._log_lock = threading.Lock()
-        self.requests: list[RecordedRequest] = []
-
-    def _record(
-        self,
-        service: str,
-        req: EmulatorRequest,
-        raw: _RecordingInput,
-        status: int,
-        code: Union[int, str, None],
-        fault: Fault | None,
-    ) -> None:
-        entry = RecordedRequest(
-            service=service,
-            method=req.method,
-            path=req.path,
-            query=dict(req.query),
-            headers=dict(req.headers),
-            body=bytes(raw.kept),
-            body_size=raw.size,
-            status=status,
-            code=code,
-            fault=fault,
-            time=time.time(),
-        )
-        with self._log_lock:
-            self.requests.append(entry)
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            raw = _RecordingInput(_ChunkedInput(environ["wsgi.input"]), _UNBOUNDED)
-        else:
-            raw = _RecordingInput(environ["wsgi.input"], length)
-        raw_query = environ.get("QUERY_STRING", "")
-        pairs = urllib.parse.parse_qsl(raw_query, keep_blank_values=True)
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
-        if environ.get("CONTENT_LENGTH"):
-            headers["content-length"] = environ["CONTENT_LENGTH"]
-        req = EmulatorRequest(
-            method=environ["REQUEST_METHOD"],
-            path=urllib.parse.unquote(environ.get("PATH_INFO", "/")) or "/",
-            query=dict(pairs),
-            query_pairs=pairs,
-            raw_query=raw_query,
-            headers=headers,
-            body=io.BufferedReader(raw, buffer_size=1 << 16),
-            environ=environ,
-        )
-        service = next((s for s in self.services if s.claims(req)), None)
-        name = service.name if service is not None else "none"
-        fault = self.faults.take(name, req.query.get("Action"))
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)
-        if fault is not None and fault.drop:
-            self._record(name, req, raw, 0, fault.code, fault)
-            _reset(environ)
-        if service is None:
-            response = EmulatorResponse.json(404, {"error": f"no emulated service at {req.path}"})
-        elif fault is not None and not fault.passthrough:
-            raw.drain()
-            response = service.fault_response(req, fault)
-            if fault.retry_after is not None:
-                response.headers.append(("Retry-After", f"{fault.retry_after:g}"))
-        else:
-            try:
-                response = service.handle(req)
-            except _Dropped:  # pragma: no cover - a service may reset too
-                raise
-            except Exception as exc:  # an emulator bug must show up as a 500, loudly
-                logger.exception("emulator service %s failed", name)
-                response = EmulatorResponse.json(500, {"error": f"emulator bug: {exc!r}"})
-        code = response.code if response.code is not None else req.code
-        self._record(name, req, raw, response.status, code, fault)
-        body = response.body
-        if isinstance(body, bytes):
-            chunks: Iterable[bytes] = [body]
-            size: int | None = len(body)
-        else:
-            chunks, size = body, None
-        out_headers = list(response.headers)
-        if fault is not None and fault.truncate:
-            full = b"".join(chunks)
-            out_headers = [h for h in out_headers if h[0].lower() != "content-length"]
-            out_headers.append(("Content-Length", str(len(full) + 100)))
-            chunks, size = [full[: len(full) // 2]], None
-        elif size is not None and not any(h[0].lower() == "content-length" for h in out_headers):
-            out_headers.append(("Content-Length", str(size)))
-        status = f"{response.status} {_REASONS.get(response.status, 'Status')}"
-        start_response(status, out_headers)
-        return chunks
-
-
-class _QuietServerHandler(ServerHandler):
-    def log_exception(self, exc_info: Any) -> None:
-        if exc_info and isinstance(exc_info[1], (_Dropped, OSError)):
-            return
-        super().log_exception(exc_info)  # pragma: no cover
-
-    def handle_error(self) -> None:
-        import sys
-
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (_Dropped, OSError)):
-            return
-        super().handle_error()  # pragma: no cover
-
-
-class _Handler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("emulator: " + format, *args)
-
-    def get_environ(self) -> dict[str, Any]:
-        environ = super().get_environ()
-        environ["volcspeech.socket"] = self.connection
-        return environ
-
-    def handle(self) -> None:
-        # wsgiref's handle(), with a handler that stays quiet on resets.
-        try:
-            self.raw_requestline = self.rfile.readline(65537)
-        except OSError:
-            return
-        if len(self.raw_requestline) > 65536:
-            self.send_error(414)
-            return
-        if not self.parse_request():
-            return
-        wfile: Any = self.wfile
-        handler = _QuietServerHandler(
-            self.rfile, wfile, self.get_stderr(), self.get_environ(), multithread=True
-        )
-        handler.request_handler = self  # type: ignore[attr-defined]
-        with contextlib.suppress(_Dropped, OSError):
-            handler.run(self.server.get_app())  # type: ignore[attr-defined]
-
-
-class _Server(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.debug("emulator connection from %s ended with an error", client_address)
+#: Seconds :meth:`Emulator.stop` waits for the server thread to end.
+STOP_TIMEOUT = 5.0
+
+
+def _shutdown(server: Server, thread: threading.Thread) -> None:
+    """Stop a server and its thread; holds no reference to the :class:`Emulator`."""
+    if threading.current_thread() is thread:  # pragma: no cover - a collection on that thread
+        # shutdown() waits for serve_forever() to return: never from its own thread.
+        threading.Thread(target=_shutdown, args=(server, thread), daemon=True).start()
+        return
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=STOP_TIMEOUT)
 
 
 class Emulator:
     """Both services on ``http://127.0.0.1:<random port>``, for tests, docs and the demo.
 
-    Use as a context manager (or call :meth:`start` / :meth:`stop`)::
+    Use as a context manager (or call :meth:`start` / :meth:`close`)::
 
         with Emulator() as emu:
             asr = emu.asr.client()
             ...
+
+    In a notebook, ``emu = Emulator().start()`` and ``emu.close()`` when done.
+    An emulator nobody references any more stops its server thread when it is
+    garbage-collected, and every running one stops at interpreter exit; so keep
+    a reference to the emulator (not only to a client of it) while you use it.
 
     Args:
         host: the loopback address to listen on.
@@ -538,16 +85,13 @@ class Emulator:
         self.credentials = credentials or TestCredentials()
         self.app = EmulatorApp(services if services is not None else self._default_services())
         self._requested_port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: Server | None = None
+        self._stopper: weakref.finalize[Any, Any] | None = None
 
     def _default_services(self) -> list[Service]:
         # Each service keeps its own state and registration API, reachable as
-        # ``emulator.asr``, ``emulator.rtc`` and ``emulator.storage``.
-        from ._asr_service import AsrService
-        from ._rtc_service import RtcService
-        from ._storage_service import StorageService
-
+        # ``emulator.asr``, ``emulator.rtc`` and ``emulator.storage``. They hold
+        # the emulator weakly, so the server thread does not keep it alive.
         self.asr = AsrService(self)
         self.storage = StorageService(self)
         self.rtc = RtcService(self)
@@ -556,37 +100,48 @@ class Emulator:
     # --- lifecycle -------------------------------------------------------------
 
     def start(self) -> Emulator:
-        """Start serving in a background thread; returns ``self``."""
+        """Start serving in a background thread; returns ``self`` (a no-op when running)."""
         if self._server is not None:
             return self
-        server = _Server((self.host, self._requested_port), _Handler)
+        server = Server((self.host, self._requested_port), ServerRequestHandler)
         server.set_app(self.app)
-        self._server = server
-        self._thread = threading.Thread(
+        thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
             name="volcspeech-emulator",
             daemon=True,
         )
-        self._thread.start()
+        thread.start()
+        self._server = server
+        # Runs on stop(), when this object is collected, or at interpreter exit.
+        self._stopper = weakref.finalize(self, _shutdown, server, thread)
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        """Stop serving and close the socket (a no-op when not running)."""
+        stopper, self._stopper, self._server = self._stopper, None, None
+        if stopper is not None:
+            stopper()
+
+    def close(self) -> None:
+        """The same as :meth:`stop`: end the server thread and close the socket."""
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is running."""
+        return self._server is not None
 
     def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def __repr__(self) -> str:
+        if self._server is None:
+            return "<Emulator stopped>"
+        return f"<Emulator {self.url} running>"
 
     # --- addresses -------------------------------------------------------------
 

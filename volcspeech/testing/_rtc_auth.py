@@ -28,26 +28,17 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 
-__all__ = ["AuthFailure", "verify_request"]
+from ._rtc_errors import RtcApiError
+
+__all__ = ["verify_request"]
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 _X_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class AuthFailure(Exception):
-    """A request the gateway refuses before the service sees it."""
-
-    def __init__(self, status: int, code: str, message: str, code_n: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.code_n = code_n
-
-
-def _mismatch(message: str) -> AuthFailure:
-    return AuthFailure(403, "SignatureDoesNotMatch", message, 100010)
+def _mismatch(message: str) -> RtcApiError:
+    return RtcApiError(403, "SignatureDoesNotMatch", message, 100010)
 
 
 def _percent(text: str) -> str:
@@ -76,15 +67,15 @@ def _mac(key: bytes, text: str) -> bytes:
 def _parse_authorization(value: str) -> dict[str, str]:
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != "HMAC-SHA256":
-        raise AuthFailure(401, "InvalidAuthorization", "Authorization must use HMAC-SHA256")
+        raise RtcApiError(401, "InvalidAuthorization", "Authorization must use HMAC-SHA256")
     parts: dict[str, str] = {}
     for item in rest.split(","):
         key, sep, val = item.strip().partition("=")
         if not sep:
-            raise AuthFailure(401, "InvalidAuthorization", "malformed Authorization header")
+            raise RtcApiError(401, "InvalidAuthorization", "malformed Authorization header")
         parts[key] = val
     if not {"Credential", "SignedHeaders", "Signature"} <= parts.keys():
-        raise AuthFailure(
+        raise RtcApiError(
             401,
             "InvalidAuthorization",
             "Authorization needs Credential, SignedHeaders and Signature",
@@ -120,29 +111,29 @@ def verify_request(
         max_skew: the largest accepted distance between ``X-Date`` and ``now``.
 
     Raises:
-        AuthFailure: with the gateway's code.
+        RtcApiError: with the gateway's code.
     """
     authorization = headers.get("authorization")
     if not authorization:
-        raise AuthFailure(401, "MissingAuthenticationToken", "the request is not signed")
+        raise RtcApiError(401, "MissingAuthenticationToken", "the request is not signed")
     parts = _parse_authorization(authorization)
     scope = parts["Credential"].split("/")
     if len(scope) != 5 or scope[4] != "request":
-        raise AuthFailure(401, "InvalidAuthorization", "malformed Credential scope")
+        raise RtcApiError(401, "InvalidAuthorization", "malformed Credential scope")
     key_id, date, region, scope_service, _ = scope
     if key_id != access_key_id:
-        raise AuthFailure(401, "InvalidAccessKey", "the access key id is not valid", 100009)
+        raise RtcApiError(401, "InvalidAccessKey", "the access key id is not valid", 100009)
 
     x_date = headers.get("x-date", "")
     match = _X_DATE.match(x_date)
     if not match:
-        raise AuthFailure(
+        raise RtcApiError(
             401, "InvalidTimestamp", "X-Date is missing or not YYYYMMDDTHHMMSSZ", 100006
         )
     signed_at = calendar.timegm((*(int(g) for g in match.groups()), 0, 0, 0))
     current = time.time() if now is None else now
     if abs(current - signed_at) > max_skew:
-        raise AuthFailure(
+        raise RtcApiError(
             401,
             "InvalidTimestamp",
             f"X-Date is {abs(current - signed_at):.0f} s away from the server time "

@@ -26,6 +26,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ._rtc_errors import RtcApiError
+
 __all__ = [
     "SchemaError",
     "check_start",
@@ -38,13 +40,11 @@ _ID = re.compile(r"[a-zA-Z0-9_@\-.]{1,128}")
 _ID_TEXT = r"[a-zA-Z0-9_@\-\.]{1,128}"
 
 
-class SchemaError(Exception):
-    """A body that does not match the documented schema."""
+class SchemaError(RtcApiError):
+    """A body that does not match the documented schema (always HTTP 400)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(400, code, message)
 
 
 def _code_path(path: str) -> str:

@@ -16,10 +16,11 @@ sets ``Handle`` true) on a room registered with :meth:`RtcService.register_room`
 the whole recording is cut at once following ``Duration``,
 ``RedundantDuration``, ``Align``, ``Mixed`` and ``IgnoreSilence`` (see
 :mod:`._segmenter`), each segment is stored as a WAV in the emulator's store
-and a signed ``SegmentRealTimeData`` callback per segment is queued. Room time
-0 is the moment slicing started; ``StartTime`` in the callbacks is that
-moment's epoch milliseconds plus the segment's offset. Later updates change
-the task's reported settings only.
+and a ``SegmentRealTimeData`` callback per segment is queued, signed by the
+emulator's own signer (:mod:`._callback_signer`, not the SDK's). Room time 0
+is the moment slicing started; ``StartTime`` in the callbacks is that moment's
+epoch milliseconds plus the segment's offset. Later updates change the task's
+reported settings only. Rooms and tasks are kept as in :mod:`._rtc_rooms`.
 
 Segment files are named ``{Identifier}_{UserId}_{StartTime}_{Sequence}.wav``
 (the documented parts: prefix, user, timestamp, sequence number; the order,
@@ -44,36 +45,37 @@ task) and ``InvalidParameter.TaskNotRunning`` (HTTP 400: updating a stopped task
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import secrets
 import threading
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
-import attrs
-
-from ..rtc._callbacks import SEGMENT_EVENT_TYPE, sign_callback
 from ._callback_sender import CallbackDelivery, CallbackSender
-from ._emulator import EmulatorRequest, EmulatorResponse, Fault
-from ._rtc_auth import AuthFailure, verify_request
-from ._rtc_schema import SchemaError, check_start, check_stop, check_task_query, check_update
-from ._segmenter import MIXED_USER, cut_segments
+from ._callback_signer import segment_callback
+from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
+from ._rtc_auth import verify_request
+from ._rtc_errors import RtcApiError, envelope, error_answer
+from ._rtc_rooms import (
+    DEFAULT_DURATION,
+    EmulatedSegment,
+    Room,
+    Task,
+    build_room,
+    now_ms,
+)
+from ._rtc_schema import check_start, check_stop, check_task_query, check_update
+from ._segmenter import cut_segments
 from ._storage_service import StorageService
-from ._wav import SAMPLE_WIDTH, frames_at, mix, read_wav, wav_bytes
+from ._wav import mix, wav_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..rtc import RtcClient
-    from ._emulator import Emulator
     from ._sample import SampleRoom
 
 __all__ = ["EmulatedSegment", "RtcService"]
 
 VERSION = "2023-11-01"
-#: The callback ``Version`` of ``SegmentRealTimeData`` (its doc anchor names 2023-11-01).
-CALLBACK_VERSION = "2023-11-01"
 #: The ``Result`` of a repeated ``StartSegment`` for a running task (vendor doc 6348/1188212).
 ALREADY_STARTED = (
     "The task has been started. Please do not call the startup task interface repeatedly"
@@ -86,120 +88,6 @@ _ACTIONS = {
     "GetSegmentTask": "GET",
 }
 MAX_BODY = 1 << 20
-DEFAULT_DURATION = 20
-DEFAULT_MAX_IDLE_TIME = 180
-
-
-class _ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, code_n: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.code_n = code_n
-
-
-@attrs.frozen
-class EmulatedSegment:
-    """A segment the emulator cut, stored and announced.
-
-    Attributes:
-        app_id: the app.
-        room_id: the room.
-        task_id: the task.
-        user_id: the user (``mixed`` for the mix).
-        sequence: the period index.
-        room_start_ms: start in room time (0 = slicing start).
-        room_end_ms: end in room time.
-        start_time: start as epoch milliseconds (``StartTime`` in the callback).
-        bucket: where the WAV is.
-        object_key: its key.
-        event_id: the ``EventId`` of its callback.
-    """
-
-    app_id: str
-    room_id: str
-    task_id: str
-    user_id: str
-    sequence: int
-    room_start_ms: int
-    room_end_ms: int
-    start_time: int
-    bucket: str
-    object_key: str
-    event_id: str
-
-    @property
-    def duration_ms(self) -> int:
-        """The segment's length in ms."""
-        return self.room_end_ms - self.room_start_ms
-
-
-@attrs.define
-class _Room:
-    rate: int
-    room_ms: int
-    tracks: dict[str, bytes]  # room-length PCM, silent outside the publish window
-    publish: dict[str, tuple[int, int]]
-    utterances: dict[str, list[dict[str, Any]]]
-    mixes: dict[tuple[str, ...], bytes] = attrs.field(factory=dict)
-
-
-@attrs.define
-class _Task:
-    app_id: str
-    room_id: str
-    task_id: str
-    body: dict[str, Any]
-    start_ms: int
-    status: int = 2
-    end_ms: int = 0
-    stop_reason: str | None = None
-    duration: int = DEFAULT_DURATION
-    handle: bool = True
-    identifier: str = ""
-    sliced: bool = False
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _request_id() -> str:
-    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(9).upper()
-
-
-def _rfc3339(epoch_ms: int) -> str:
-    moment = _dt.datetime.fromtimestamp(epoch_ms / 1000, _dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(epoch_ms % 1000) * 1_000_000:09d}Z"
-
-
-def _window_utterances(
-    utterances: Sequence[Mapping[str, Any]], lo: int, hi: int
-) -> list[dict[str, Any]]:
-    """The utterances (words) inside ``[lo, hi]``: what a publishing window lets through."""
-    kept: list[dict[str, Any]] = []
-    for utt in utterances:
-        words = utt.get("words")
-        if isinstance(words, list) and words:
-            inside = [w for w in words if lo <= int(w["start_time"]) and int(w["end_time"]) <= hi]
-            if not inside:
-                continue
-            if len(inside) == len(words):
-                kept.append(dict(utt))
-                continue
-            kept.append(
-                {
-                    **utt,
-                    "text": " ".join(str(w["text"]) for w in inside),
-                    "start_time": int(inside[0]["start_time"]),
-                    "end_time": int(inside[-1]["end_time"]),
-                    "words": [dict(w) for w in inside],
-                }
-            )
-        elif lo <= int(utt["start_time"]) and int(utt["end_time"]) <= hi:
-            kept.append(dict(utt))
-    return kept
 
 
 class RtcService:
@@ -214,17 +102,22 @@ class RtcService:
 
     name = "rtc"
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, emulator: EmulatorHost) -> None:
+        self._host = host_ref(emulator)
         self.redundant_unit = "ms"
         self.silence_threshold = 0
         self.max_skew = 900.0
         self._lock = threading.RLock()
-        self._rooms: dict[tuple[str, str], _Room] = {}
-        self._tasks: dict[tuple[str, str, str], _Task] = {}
+        self._rooms: dict[tuple[str, str], Room] = {}
+        self._tasks: dict[tuple[str, str, str], Task] = {}
         self._segments: list[EmulatedSegment] = []
         self._sender = CallbackSender()
         self._own_storage: StorageService | None = None
+
+    @property
+    def emulator(self) -> EmulatorHost:
+        """The emulator this service belongs to."""
+        return self._host()
 
     # --- configuration -------------------------------------------------------------
 
@@ -355,43 +248,13 @@ class RtcService:
         Raises:
             ValueError: an unreadable track, mixed sample rates, a bad window.
         """
-        if not tracks:
-            raise ValueError("a room needs at least one track")
-        pcms: dict[str, bytes] = {}
-        rates = set()
-        for user_id, wav in tracks.items():
-            try:
-                pcm, rate = read_wav(wav)
-            except ValueError as exc:
-                raise ValueError(f"track {user_id!r}: {exc}") from None
-            pcms[user_id] = pcm
-            rates.add(rate)
-        if len(rates) != 1:
-            raise ValueError(f"every track must have one sample rate, got {sorted(rates)}")
-        rate = rates.pop()
-        frames = max(len(p) for p in pcms.values()) // SAMPLE_WIDTH
-        room_ms = frames * 1000 // rate
-        windows: dict[str, tuple[int, int]] = {}
-        effective: dict[str, bytes] = {}
-        truth: dict[str, list[dict[str, Any]]] = {}
-        for user_id, pcm in pcms.items():
-            track_ms = len(pcm) // SAMPLE_WIDTH * 1000 // rate
-            lo, hi = (publish or {}).get(user_id, (0, track_ms))
-            if not 0 <= lo < hi:
-                raise ValueError(f"publish window of {user_id!r} must be 0 <= start < end")
-            hi = min(hi, room_ms)
-            windows[user_id] = (lo, hi)
-            a, b = frames_at(lo, rate) * SAMPLE_WIDTH, frames_at(hi, rate) * SAMPLE_WIDTH
-            padded = pcm.ljust(frames * SAMPLE_WIDTH, b"\0")
-            effective[user_id] = bytes(a) + padded[a:b] + bytes(len(padded) - b)
-            truth[user_id] = _window_utterances((utterances or {}).get(user_id, ()), lo, hi)
-        room = _Room(rate, room_ms, effective, windows, truth)
+        room = build_room(tracks, utterances, publish)
         with self._lock:
             self._rooms[(app_id, room_id)] = room
         if utterances:
-            for user_id in pcms:
+            for user_id, pcm in room.tracks.items():
                 if user_id in utterances:
-                    self._register_truth(wav_bytes(effective[user_id], rate), truth[user_id])
+                    self._register_truth(wav_bytes(pcm, room.rate), room.utterances[user_id])
 
     def register_sample_room(self) -> SampleRoom:
         """Register the bundled two-speaker sample room (``demo-app`` / ``demo-room``).
@@ -443,26 +306,7 @@ class RtcService:
         """A task as ``GetSegmentTask`` would report it, or ``None``."""
         with self._lock:
             task = self._tasks.get((app_id, room_id, task_id))
-            return None if task is None else self._task_view(task)
-
-    @staticmethod
-    def _task_view(task: _Task) -> dict[str, Any]:
-        view: dict[str, Any] = {
-            "StartTime": task.start_ms,
-            "EndTime": task.end_ms,
-            "Status": task.status,
-            "Duration": task.duration,
-            "Handle": task.handle,
-            "Identifier": task.identifier,
-            "MaxIdleTime": task.body.get("MaxIdleTime", DEFAULT_MAX_IDLE_TIME),
-            "StorageConfig": task.body["StorageConfig"],
-        }
-        if task.stop_reason:
-            view["StopReason"] = task.stop_reason
-        for key in ("TargetStreams", "Control"):
-            if key in task.body:
-                view[key] = task.body[key]
-        return view
+            return None if task is None else task.view()
 
     # --- the Service protocol ------------------------------------------------------------
 
@@ -479,41 +323,36 @@ class RtcService:
             try:
                 body = request.read_body(MAX_BODY)
             except ValueError:
-                raise _ApiError(
+                raise RtcApiError(
                     413, "InvalidParameter.Body", f"the body is larger than {MAX_BODY} bytes"
                 ) from None
             creds = self.emulator.credentials
-            try:
-                region = verify_request(
-                    method=request.method,
-                    path=request.path,
-                    query_pairs=request.query_pairs,
-                    headers=request.headers,
-                    body=body,
-                    access_key_id=creds.access_key_id,
-                    secret_access_key=creds.secret_access_key,
-                    service="rtc",
-                    max_skew=self.max_skew,
-                )
-            except AuthFailure as exc:
-                raise _ApiError(exc.status, exc.code, exc.message, exc.code_n) from None
+            region = verify_request(
+                method=request.method,
+                path=request.path,
+                query_pairs=request.query_pairs,
+                headers=request.headers,
+                body=body,
+                access_key_id=creds.access_key_id,
+                secret_access_key=creds.secret_access_key,
+                service="rtc",
+                max_skew=self.max_skew,
+            )
             if action not in _ACTIONS or version != VERSION:
-                raise _ApiError(
+                raise RtcApiError(
                     404,
                     "InvalidActionOrVersion",
                     f"unknown Action {action!r} or Version {version!r} "
                     f"(this service has {', '.join(sorted(_ACTIONS))} in {VERSION})",
                 )
             if request.method != _ACTIONS[action]:
-                raise _ApiError(
+                raise RtcApiError(
                     405, "InvalidParameter.Method", f"{action} takes {_ACTIONS[action]}"
                 )
             result = self._dispatch(action, request, body)
-        except (_ApiError, SchemaError) as exc:
-            status = exc.status if isinstance(exc, _ApiError) else 400
-            code_n = exc.code_n if isinstance(exc, _ApiError) else None
-            return self._error(action, version, region, status, exc.code, exc.message, code_n)
-        return EmulatorResponse.json(200, self._envelope(action, version, region, result))
+        except RtcApiError as exc:
+            return error_answer(action, version, region, exc)
+        return EmulatorResponse.json(200, envelope(action, version, region, result))
 
     def fault_response(self, request: EmulatorRequest, fault: Fault) -> EmulatorResponse:
         """An injected fault in the RTC envelope.
@@ -535,49 +374,9 @@ class RtcService:
             code = "FlowLimitExceeded" if status == 429 else "InvalidParameter"
             if status >= 500:
                 code = "InternalError"
-        return self._error(
-            request.query.get("Action", ""),
-            request.query.get("Version", ""),
-            "cn-north-1",
-            status,
-            code,
-            fault.message,
-            code_n,
-        )
-
-    # --- answers -----------------------------------------------------------------------
-
-    @staticmethod
-    def _envelope(
-        action: str, version: str, region: str, result: Any = None, error: Any = None
-    ) -> dict[str, Any]:
-        meta: dict[str, Any] = {
-            "RequestId": _request_id(),
-            "Action": action,
-            "Version": version,
-            "Service": "rtc",
-            "Region": region,
-        }
-        if error is not None:
-            meta["Error"] = error
-            return {"ResponseMetadata": meta}
-        return {"ResponseMetadata": meta, "Result": result}
-
-    def _error(
-        self,
-        action: str,
-        version: str,
-        region: str,
-        status: int,
-        code: str,
-        message: str,
-        code_n: int | None,
-    ) -> EmulatorResponse:
-        error: dict[str, Any] = {"Code": code, "Message": message}
-        if code_n is not None:
-            error["CodeN"] = code_n
-        payload = self._envelope(action, version, region, error=error)
-        return EmulatorResponse.json(status, payload, code=code)
+        action, version = request.query.get("Action", ""), request.query.get("Version", "")
+        refusal = RtcApiError(status, code, fault.message, code_n)
+        return error_answer(action, version, "cn-north-1", refusal)
 
     # --- actions -----------------------------------------------------------------------
 
@@ -587,16 +386,16 @@ class RtcService:
             with self._lock:
                 task = self._tasks.get(key)
                 if task is None:
-                    raise _ApiError(
+                    raise RtcApiError(
                         400, "InvalidParameter.TaskNotFound", f"no segmentation task {key[2]!r}"
                     )
-                return {"SegmentTask": self._task_view(task)}
+                return {"SegmentTask": task.view()}
         try:
             data = json.loads(body.decode("utf-8")) if body else None
         except (UnicodeDecodeError, ValueError):
-            raise _ApiError(400, "InvalidParameter.Body", "the body is not UTF-8 JSON") from None
+            raise RtcApiError(400, "InvalidParameter.Body", "the body is not UTF-8 JSON") from None
         if not isinstance(data, dict):
-            raise _ApiError(400, "InvalidParameter.Body", "the body must be a JSON object")
+            raise RtcApiError(400, "InvalidParameter.Body", "the body must be a JSON object")
         if action == "StartSegment":
             return self._start(dict(check_start(data)))
         if action == "UpdateSegment":
@@ -610,10 +409,10 @@ class RtcService:
             if existing is not None and existing.status in (1, 2):
                 return ALREADY_STARTED
             handle = body.get("Handle", True)
-            task = _Task(
+            task = Task(
                 *key,
                 body=body,
-                start_ms=_now_ms(),
+                start_ms=now_ms(),
                 status=2 if handle else 1,
                 duration=body.get("Duration", DEFAULT_DURATION),
                 handle=handle,
@@ -629,11 +428,11 @@ class RtcService:
         with self._lock:
             task = self._tasks.get(key)
             if task is None:
-                raise _ApiError(
+                raise RtcApiError(
                     400, "InvalidParameter.TaskNotFound", f"no segmentation task {key[2]!r}"
                 )
             if task.status not in (1, 2):
-                raise _ApiError(
+                raise RtcApiError(
                     400, "InvalidParameter.TaskNotRunning", f"task {key[2]!r} has stopped"
                 )
             if "Duration" in body:
@@ -653,26 +452,18 @@ class RtcService:
         with self._lock:
             task = self._tasks.get(key)
             if task is None:
-                raise _ApiError(
+                raise RtcApiError(
                     400, "InvalidParameter.TaskNotFound", f"no segmentation task {key[2]!r}"
                 )
             if task.status in (1, 2):
                 task.status = 3
-                task.end_ms = _now_ms()
+                task.end_ms = now_ms()
                 task.stop_reason = "StopByAPI"
         return "ok"
 
     # --- slicing -----------------------------------------------------------------------
 
-    def _targets(self, task: _Task, room: _Room) -> list[str]:
-        streams = (task.body.get("TargetStreams") or {}).get("StreamList") or []
-        if not streams:
-            return list(room.tracks)
-        # Registered tracks are users' microphone streams: screen streams have no audio here.
-        wanted = [s["UserId"] for s in streams if s.get("StreamType", 0) == 0]
-        return [u for u in dict.fromkeys(wanted) if u in room.tracks]
-
-    def _mix(self, room: _Room, users: list[str]) -> bytes:
+    def _mix(self, room: Room, users: list[str]) -> bytes:
         key = tuple(sorted(users))
         if key not in room.mixes:
             room.mixes[key] = mix([room.tracks[u] for u in key])
@@ -689,9 +480,9 @@ class RtcService:
                 self._register_truth(wav_bytes(room.mixes[key], room.rate), merged)
         return room.mixes[key]
 
-    def _slice(self, task: _Task) -> None:
+    def _slice(self, task: Task) -> None:
         task.sliced = True
-        task.start_ms = _now_ms()
+        task.start_ms = now_ms()
         room = self._rooms.get((task.app_id, task.room_id))
         if room is None:
             return  # nobody publishes in an unregistered room: no segments
@@ -699,7 +490,7 @@ class RtcService:
         redundant = int(control.get("RedundantDuration") or 0)
         if self.redundant_unit == "s":
             redundant *= 1000
-        users = self._targets(task, room)
+        users = task.targets(room)
         cuts = cut_segments(
             {u: room.tracks[u] for u in users},
             room.publish,
@@ -712,12 +503,7 @@ class RtcService:
             sample_rate=room.rate,
             silence_threshold=self.silence_threshold,
         )
-        storage_cfg = task.body["StorageConfig"]
-        bucket = (storage_cfg.get("TosConfig") or storage_cfg.get("CustomConfig"))["Bucket"]
-        stream_types = {
-            s["UserId"]: s.get("StreamType", 0)
-            for s in (task.body.get("TargetStreams") or {}).get("StreamList") or []
-        }
+        bucket = task.bucket
         envelopes = []
         for cut in cuts:
             start_time = task.start_ms + cut.start_ms
@@ -728,7 +514,7 @@ class RtcService:
                 "RoomId": task.room_id,
                 "TaskId": task.task_id,
                 "UserId": cut.user_id,
-                "StreamType": 0 if cut.user_id == MIXED_USER else stream_types.get(cut.user_id, 0),
+                "StreamType": task.stream_type(cut.user_id),
                 "Identifier": task.identifier,
                 "Bucket": bucket,
                 "ObjectKey": object_key,
@@ -759,14 +545,5 @@ class RtcService:
         self._sender.submit(envelopes)
 
     def _callback(self, app_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        envelope: dict[str, Any] = {
-            "EventType": SEGMENT_EVENT_TYPE,
-            "EventData": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-            "EventTime": _rfc3339(_now_ms()),
-            "EventId": uuid.uuid4().hex,
-            "AppId": app_id,
-            "Version": CALLBACK_VERSION,
-            "Nonce": f"{secrets.randbelow(10000):04d}",
-        }
-        envelope["Signature"] = sign_callback(envelope, self.emulator.credentials.callback_secret)
-        return envelope
+        secret = self.emulator.credentials.callback_secret
+        return dict(segment_callback(app_id, data, secret, now_ms=now_ms()))

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import threading
 import urllib.parse
-from typing import TYPE_CHECKING
 
-from ._emulator import EmulatorRequest, EmulatorResponse, Fault
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ._emulator import Emulator
+from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
 
 __all__ = ["StorageService"]
 
@@ -31,10 +27,15 @@ class StorageService:
 
     name = "storage"
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, emulator: EmulatorHost) -> None:
+        self._host = host_ref(emulator)
         self._lock = threading.Lock()
         self._objects: dict[str, dict[str, bytes]] = {}
+
+    @property
+    def emulator(self) -> EmulatorHost:
+        """The emulator this service belongs to."""
+        return self._host()
 
     # --- in process --------------------------------------------------------------
 
