@@ -21,33 +21,24 @@ from ._callbacks import (
     sign_callback,
 )
 from ._client import RtcClient, SegmentResult
-from ._models import (
-    CustomConfig,
-    S3Region,
-    SegmentControl,
-    SegmentTask,
-    SegmentTaskStatus,
+from ._enums import S3Region, SegmentTaskStatus, StorageType, StreamType, TosRegion, Vendor
+from ._ratelimit import RateLimiter
+from ._requests import (
+    RedundantDurationUnitWarning,
     StartSegmentRequest,
     StopSegmentRequest,
-    StorageConfig,
-    StorageType,
-    Stream,
-    StreamType,
-    TargetStreams,
-    TosConfig,
-    TosRegion,
     UpdateSegmentRequest,
-    VeImageXConfig,
-    Vendor,
-    VodConfig,
 )
-from ._ratelimit import RateLimiter
+from ._storage import CustomConfig, StorageConfig, TosConfig, VeImageXConfig, VodConfig
+from ._streams import SegmentControl, Stream, TargetStreams
+from ._task import SegmentTask
 
 __all__ = [
     "CallbackDeduplicator",
     "CallbackEvent",
     "CustomConfig",
     "RateLimiter",
+    "RedundantDurationUnitWarning",
     "RtcClient",
     "S3Region",
     "Segment",
