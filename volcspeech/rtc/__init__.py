@@ -12,14 +12,10 @@
 
 from __future__ import annotations
 
-from ._callbacks import (
-    CallbackDeduplicator,
-    CallbackEvent,
-    Segment,
-    SegmentFieldMapping,
-    parse_callback,
-    sign_callback,
-)
+from ._callback_dedup import DEFAULT_DEDUP_MAX_AGE, DEFAULT_DEDUP_MAX_ENTRIES, CallbackDeduplicator
+from ._callback_events import CallbackEvent, Segment, SegmentFieldMapping
+from ._callback_parse import DEFAULT_CALLBACK_MAX_AGE, parse_callback
+from ._callback_sign import sign_callback
 from ._client import RtcClient, SegmentResult
 from ._enums import S3Region, SegmentTaskStatus, StorageType, StreamType, TosRegion, Vendor
 from ._ratelimit import RateLimiter
@@ -37,6 +33,9 @@ __all__ = [
     "CallbackDeduplicator",
     "CallbackEvent",
     "CustomConfig",
+    "DEFAULT_CALLBACK_MAX_AGE",
+    "DEFAULT_DEDUP_MAX_AGE",
+    "DEFAULT_DEDUP_MAX_ENTRIES",
     "RateLimiter",
     "RedundantDurationUnitWarning",
     "RtcClient",
@@ -67,5 +66,6 @@ __all__ = [
 # Reprs and the API reference say ``volcspeech.rtc.X``, not the private module.
 for _name in __all__:
     _obj = globals()[_name]
-    _obj.__module__ = __name__
+    if not _name.isupper():
+        _obj.__module__ = __name__
 del _name, _obj

@@ -39,11 +39,11 @@ from ._streams import SegmentControl, Stream, TargetStreams
 from ._task import SegmentTask
 
 __all__ = [
+    "CustomConfig",
     "DURATION_RANGE",
     "ID_PATTERN",
     "MAX_IDLE_TIME_RANGE",
     "MAX_STREAMS",
-    "CustomConfig",
     "RedundantDurationUnitWarning",
     "S3Region",
     "SegmentControl",
@@ -59,8 +59,8 @@ __all__ = [
     "TosConfig",
     "TosRegion",
     "UpdateSegmentRequest",
-    "Vendor",
     "VeImageXConfig",
+    "Vendor",
     "VodConfig",
     "check_task_key",
 ]
