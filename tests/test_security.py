@@ -410,6 +410,34 @@ def test_receiver_refuses_replays_resplits_and_duplicate_keys() -> None:
     assert refused == ["StaleCallbackError", "CallbackDuplicateKeyError"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="SegmentTranscriber (pipeline/, another engineer) still defaults "
+    "max_callback_age to None; when it defaults to rtc.DEFAULT_CALLBACK_MAX_AGE, remove this mark",
+)
+def test_transcriber_refuses_an_old_callback_by_default() -> None:
+    """A raw, correctly signed callback from 2001 is refused by a transcriber on defaults."""
+    with Emulator() as emu, emu.asr.client() as asr:
+        secret = emu.credentials.callback_secret
+        fields = {
+            "EventType": "SegmentRealTimeData",
+            "EventData": '{"RoomId":"r","TaskId":"t","UserId":"u","Url":"http://127.0.0.1:1/a.wav",'
+            '"StartTime":1000000000000,"Duration":20000}',
+            "EventTime": "2001-09-09T01:46:40Z",
+            "EventId": "evt-2001",
+            "AppId": "a",
+            "Version": "2023-11-01",
+            "Nonce": "1",
+        }
+        body = json.dumps({**fields, "Signature": sign_callback(fields, secret)})
+        transcriber = SegmentTranscriber(
+            asr, resolve_audio=base_url_resolver("http://127.0.0.1:1/"), callback_secret=secret
+        )
+        with transcriber, pytest.raises(errors.StaleCallbackError):
+            transcriber.submit(body)
+        assert emu.requests == []
+
+
 @pytest.mark.parametrize(
     "url",
     [
