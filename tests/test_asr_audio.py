@@ -197,10 +197,13 @@ def test_broken_wavs_are_rejected(data: bytes, needle: str) -> None:
 # --- limits ------------------------------------------------------------------------
 
 
-def _sparse_wav(path: Path, *, rate: int, width: int, seconds: float) -> Path:
-    data_size = int(rate * width * seconds)
+def _sparse_wav(path: Path, *, rate: int, width: int, seconds: float, channels: int = 1) -> Path:
+    data_size = int(rate * width * channels * seconds)
+    block = width * channels
     header = b"RIFF" + struct.pack("<I", 36 + data_size) + b"WAVE"
-    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * width, width, 8 * width)
+    header += b"fmt " + struct.pack(
+        "<IHHIIHH", 16, 1, channels, rate, rate * block, block, 8 * width
+    )
     header += b"data" + struct.pack("<I", data_size)
     with open(path, "wb") as f:
         f.write(header)
@@ -240,17 +243,53 @@ def test_exactly_100_mib_is_accepted(tmp_path: Path) -> None:
 
 def test_wav_over_two_hours_is_rejected(tmp_path: Path) -> None:
     """A WAV longer than 2 h (exact, from its header) is refused, naming the duration."""
-    path = _sparse_wav(tmp_path / "long.wav", rate=8000, width=1, seconds=7201)
+    path = _sparse_wav(tmp_path / "long.wav", rate=4000, width=2, seconds=7201)
     with pytest.raises(InvalidAudioError, match=r"2:00:01\.000 long \(7201000 ms, wav\)"):
         prepare_audio(path, {})
 
 
 def test_wav_of_exactly_two_hours_is_accepted(tmp_path: Path) -> None:
     """Exactly 2 h is allowed."""
-    path = _sparse_wav(tmp_path / "two.wav", rate=8000, width=1, seconds=7200)
+    path = _sparse_wav(tmp_path / "two.wav", rate=4000, width=2, seconds=7200)
     prepared = prepare_audio(path, {})
     assert prepared.info is not None
     assert prepared.info.duration_ms == 7_200_000
+
+
+@pytest.mark.parametrize(
+    ("width", "channels", "found"),
+    [(3, 1, "24-bit with 1 channel"), (2, 6, "16-bit with 6 channel"), (1, 1, "8-bit"),
+     (4, 2, "32-bit with 2 channel")],
+)  # fmt: skip
+def test_wav_outside_16_bit_mono_or_stereo_is_refused(
+    tmp_path: Path, width: int, channels: int, found: str
+) -> None:
+    """A 24-bit, 8-bit or 6-channel WAV is refused before traffic, naming the header values."""
+    path = _sparse_wav(tmp_path / "odd.wav", rate=16000, width=width, seconds=1, channels=channels)
+    with pytest.raises(InvalidAudioError, match=found) as info:
+        prepare_audio(path, {})
+    assert "16-bit samples and 1 or 2 channels" in str(info.value)
+    with pytest.raises(InvalidAudioError, match=found):
+        prepare_audio(path.read_bytes(), {})
+
+
+def test_six_channel_wav_never_reaches_the_service(tmp_path: Path) -> None:
+    """AsrClient.recognize refuses a 6-channel WAV with no request sent."""
+    from volcspeech.testing import Emulator
+
+    path = _sparse_wav(tmp_path / "six.wav", rate=16000, width=2, seconds=1, channels=6)
+    with Emulator() as emu, emu.asr.client() as asr:
+        with pytest.raises(InvalidAudioError, match="6 channel"):
+            asr.recognize(str(path))
+        assert emu.requests == []
+
+
+def test_wav_24_bit_made_by_the_wave_module_is_refused() -> None:
+    """A real 24-bit stereo WAV (written by the standard library) is refused with its values."""
+    data = wav_bytes(bytes(3 * 2 * 160), channels=2, width=3)
+    with pytest.raises(InvalidAudioError, match="24-bit with 2 channel"):
+        sniffed(data)
+    assert sniffed(wav_bytes(bytes(2 * 2 * 160), channels=2)).channels == 2
 
 
 def test_mp3_over_two_hours_is_rejected(tmp_path: Path) -> None:

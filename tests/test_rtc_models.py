@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from volcspeech.errors import ValidationError
 from volcspeech.rtc import (
     CustomConfig,
+    RedundantDurationUnitWarning,
     S3Region,
     SegmentControl,
     SegmentTask,
@@ -68,7 +69,8 @@ def test_seed_example_round_trips_with_control_at_top_level() -> None:
     """The vendor's example reads, its nested Control moves to the top level, and reads back."""
     example = _seed_example()
     assert "Control" in example["StorageConfig"]  # the doc's misplacement
-    request = StartSegmentRequest.from_dict(example)
+    with pytest.warns(RedundantDurationUnitWarning, match="is 2"):  # the example sends 2
+        request = StartSegmentRequest.from_dict(example)
     body = request.to_dict()
     assert body["Control"] == {
         "Align": True,
@@ -94,7 +96,8 @@ def test_seed_example_round_trips_with_control_at_top_level() -> None:
         "StorageConfig",
         "Control",
     ]
-    assert StartSegmentRequest.from_dict(body) == request
+    with pytest.warns(RedundantDurationUnitWarning):
+        assert StartSegmentRequest.from_dict(body) == request
 
 
 def test_from_dict_refuses_two_different_controls() -> None:
@@ -602,3 +605,70 @@ def test_segment_task_from_answer() -> None:
     assert (odd.start_time, odd.stop_reason, odd.control) == (None, None, None)
     with pytest.raises(ValidationError):
         SegmentTask.from_dict([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [1, 3, 99])
+def test_small_redundant_duration_warns_with_both_readings(value: int) -> None:
+    """RedundantDuration under 100 warns, stating the ms and the seconds reading, and is sent."""
+    with pytest.warns(RedundantDurationUnitWarning) as record:
+        request = _start(control=SegmentControl(redundant_duration=value))
+    message = str(record[0].message)
+    assert f"is {value}" in message
+    assert f"{value / 1000:g} s" in message  # the milliseconds reading
+    assert f"{value} seconds" in message
+    assert f"pass {value * 1000}" in message
+    assert record[0].filename == __file__  # points at the caller
+    assert request.to_dict()["Control"]["RedundantDuration"] == value  # not refused, not changed
+    assert issubclass(RedundantDurationUnitWarning, UserWarning)
+
+
+@pytest.mark.parametrize("value", [0, 100, 2000, None])
+def test_plausible_redundant_duration_does_not_warn(value: int | None) -> None:
+    """0 (no overlap), 100 ms and more, and unset draw no warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _start(control=SegmentControl(redundant_duration=value))
+        SegmentControl(redundant_duration=3)  # the part alone is not a request yet
+
+
+def test_models_validate_with_attrs_validators_only() -> None:
+    """One validation idiom: no model normalises itself in __attrs_post_init__."""
+    for cls in (
+        StartSegmentRequest,
+        UpdateSegmentRequest,
+        StopSegmentRequest,
+        StorageConfig,
+        TosConfig,
+        VodConfig,
+        CustomConfig,
+        VeImageXConfig,
+        SegmentControl,
+        TargetStreams,
+        Stream,
+        SegmentTask,
+    ):
+        assert not hasattr(cls, "__attrs_post_init__"), cls.__name__
+        assert "__repr__" not in vars(cls) or attrs.has(cls), cls.__name__
+
+
+def test_secret_fields_are_masked_by_attrs() -> None:
+    """The store keys show as '***' through attrs' own repr, set or not."""
+    fields = attrs.fields_dict(CustomConfig)
+    assert fields["access_key"].repr is not True
+    assert fields["secret_key"].repr is not True
+    config = CustomConfig(bucket="b", access_key=SECRET, secret_key=SECRET + "2")
+    assert repr(config) == (
+        "CustomConfig(bucket='b', access_key='***', secret_key='***', vendor=None, region=None)"
+    )
+
+
+def test_old_models_module_still_exports_every_name() -> None:
+    """volcspeech.rtc._models keeps the names other modules import from it."""
+    from volcspeech.rtc import _models
+
+    for name in _models.__all__:
+        assert getattr(_models, name) is not None
+    assert _models.StartSegmentRequest is StartSegmentRequest
+    assert _models.check_task_key is not None

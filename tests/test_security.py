@@ -21,6 +21,7 @@ from volcspeech._log import get_logger
 from volcspeech.credentials import OpenApiCredentials, SpeechCredentials, StaticProvider
 from volcspeech.pipeline import SegmentTranscriber, base_url_resolver
 from volcspeech.rtc import (
+    CallbackDeduplicator,
     CustomConfig,
     StartSegmentRequest,
     StorageConfig,
@@ -260,12 +261,17 @@ def test_cli_output_holds_no_secret(tmp_path: Path) -> None:
     assert_clean(rtc.stdout, rtc.stderr)
 
 
+def _other_last_char(signature: str) -> str:
+    """The signature with its last hex digit replaced by a different one."""
+    return signature[:-1] + ("1" if signature[-1] == "0" else "0")
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
         lambda b: b.pop("Signature"),
         lambda b: b.update(Signature=""),
-        lambda b: b.update(Signature=b["Signature"][:-1] + "0"),
+        lambda b: b.update(Signature=_other_last_char(b["Signature"])),
         lambda b: b.update(Signature=["not", "a", "string"]),
         lambda b: b.update(EventData=b["EventData"].replace("demo-room", "demo-roon")),
         lambda b: b.update(Nonce=b["Nonce"] + "x"),
@@ -292,12 +298,144 @@ def test_callback_verification_cannot_be_bypassed(mutate: Any) -> None:
     parse_callback(dict(body), secret)  # the original verifies
     forged = dict(body)
     mutate(forged)
+    assert forged != body  # the mutation changed something, whatever the signature was
     with pytest.raises(errors.CallbackError):
         parse_callback(forged, secret)
     with pytest.raises(errors.CallbackSignatureError):
         parse_callback(dict(body), secret + "x")
     with pytest.raises(errors.ConfigurationError):
         parse_callback(dict(body), "")
+
+
+def test_one_digit_mutation_changes_a_signature_ending_in_zero() -> None:
+    """The one-digit forgery changes the signature even when its last digit already is 0."""
+    secret = "callback-secret"
+    fields = {
+        "EventType": "SegmentRealTimeData",
+        "EventData": "{}",
+        "EventTime": "2024-05-01T08:00:00Z",
+        "EventId": "e",
+        "AppId": "a",
+        "Version": "2023-11-01",
+    }
+    # Deterministic: the first nonce whose signature ends in "0" (about 1 in 16).
+    nonce = next(
+        str(n) for n in range(1000) if sign_callback({**fields, "Nonce": str(n)}, secret)[-1] == "0"
+    )
+    envelope = {**fields, "Nonce": nonce}
+    envelope["Signature"] = sign_callback(envelope, secret)
+    forged = {**envelope, "Signature": _other_last_char(envelope["Signature"])}
+    assert forged["Signature"] != envelope["Signature"]
+    with pytest.raises(errors.CallbackSignatureError):
+        parse_callback(forged, secret, max_age=None)
+
+
+def _post(port: int, body: bytes) -> int:
+    """POST a body to the local receiver and return the status."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /rtc/callback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+            + f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        answer = b""
+        while chunk := conn.recv(4096):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_receiver_refuses_replays_resplits_and_duplicate_keys() -> None:
+    """A receiver on defaults takes a fresh callback once; replays, re-splits and
+    duplicate-key bodies sent over a real socket are not handled."""
+    import http.server
+    import threading
+    import time
+
+    secret = "callback-secret"
+    handled: list[str] = []
+    refused: list[str] = []
+    dedup = CallbackDeduplicator()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            try:
+                event = parse_callback(body, secret)  # defaults only
+            except errors.CallbackError as exc:
+                refused.append(type(exc).__name__)
+                status = 403
+            else:
+                if dedup.first_delivery(event):
+                    handled.append(event.event_id)
+                status = 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    def signed(event_time: str, event_id: str, nonce: str) -> dict[str, Any]:
+        fields = {
+            "EventType": "SegmentRealTimeData",
+            "EventData": '{"RoomId":"r"}',
+            "EventTime": event_time,
+            "EventId": event_id,
+            "AppId": "a",
+            "Version": "2023-11-01",
+            "Nonce": nonce,
+        }
+        return {**fields, "Signature": sign_callback(fields, secret)}
+
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    fresh = signed(now, "0002abc", "0001")
+    resplit = signed(now, "002abc", "00010")  # same signed concatenation
+    assert resplit["Signature"] == fresh["Signature"]
+    old = signed("2001-09-09T01:46:40Z", "evt-old", "1")
+    twice = json.dumps(fresh)[:-1] + ', "EventData": "{}"}'
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        assert _post(port, json.dumps(fresh).encode()) == 200
+        assert _post(port, json.dumps(fresh).encode()) == 200  # a re-delivery: acknowledged
+        assert _post(port, json.dumps(resplit).encode()) == 200  # verifies, but is a replay
+        assert _post(port, json.dumps(old).encode()) == 403
+        assert _post(port, twice.encode()) == 403
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert handled == ["0002abc"]
+    assert refused == ["StaleCallbackError", "CallbackDuplicateKeyError"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SegmentTranscriber (pipeline/, another engineer) still defaults "
+    "max_callback_age to None; when it defaults to rtc.DEFAULT_CALLBACK_MAX_AGE, remove this mark",
+)
+def test_transcriber_refuses_an_old_callback_by_default() -> None:
+    """A raw, correctly signed callback from 2001 is refused by a transcriber on defaults."""
+    with Emulator() as emu, emu.asr.client() as asr:
+        secret = emu.credentials.callback_secret
+        fields = {
+            "EventType": "SegmentRealTimeData",
+            "EventData": '{"RoomId":"r","TaskId":"t","UserId":"u","Url":"http://127.0.0.1:1/a.wav",'
+            '"StartTime":1000000000000,"Duration":20000}',
+            "EventTime": "2001-09-09T01:46:40Z",
+            "EventId": "evt-2001",
+            "AppId": "a",
+            "Version": "2023-11-01",
+            "Nonce": "1",
+        }
+        body = json.dumps({**fields, "Signature": sign_callback(fields, secret)})
+        transcriber = SegmentTranscriber(
+            asr, resolve_audio=base_url_resolver("http://127.0.0.1:1/"), callback_secret=secret
+        )
+        with transcriber, pytest.raises(errors.StaleCallbackError):
+            transcriber.submit(body)
+        assert emu.requests == []
 
 
 @pytest.mark.parametrize(

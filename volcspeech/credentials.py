@@ -78,17 +78,22 @@ def _mask(value: str | None) -> str:
     return "'***'"
 
 
-@attrs.frozen(repr=False)
+def _hidden(value: object) -> str:
+    return "'***'"
+
+
+@attrs.frozen
 class SpeechCredentials:
     """Credentials of the speech services (headers of the flash ASR API).
 
     Either the old-console pair ``app_key`` (APP ID) + ``access_key``
-    (access token), or the new-console ``api_key``.
+    (access token), or the new-console ``api_key``. The keys show as ``'***'``
+    in ``repr`` and ``str``.
     """
 
     app_key: str | None = None
-    access_key: str | None = attrs.field(default=None)
-    api_key: str | None = attrs.field(default=None)
+    access_key: str | None = attrs.field(default=None, repr=_mask)
+    api_key: str | None = attrs.field(default=None, repr=_mask)
 
     def headers(self) -> dict[str, str]:
         """Return the authentication headers for a request."""
@@ -102,14 +107,6 @@ class SpeechCredentials:
     def uid(self) -> str:
         """A non-secret user id for the request body (the APP ID when known)."""
         return self.app_key or "volcspeech"
-
-    def __repr__(self) -> str:
-        return (
-            f"SpeechCredentials(app_key={self.app_key!r}, access_key={_mask(self.access_key)}, "
-            f"api_key={_mask(self.api_key)})"
-        )
-
-    __str__ = __repr__
 
     def __reduce__(self) -> Any:
         raise TypeError("SpeechCredentials are not picklable (they hold secrets)")
@@ -160,23 +157,18 @@ def resolve_speech_credentials(
     )
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen
 class OpenApiCredentials:
-    """An access key id, its secret and, for temporary credentials, a session token."""
+    """An access key id, its secret and, for temporary credentials, a session token.
+
+    The secret and the token show as ``'***'`` in ``repr`` and ``str``.
+    """
 
     access_key_id: str
-    secret_access_key: str
-    session_token: str | None = None
+    secret_access_key: str = attrs.field(repr=_hidden)
+    session_token: str | None = attrs.field(default=None, repr=_mask)
     #: When temporary credentials expire (epoch seconds), if known.
     expires_at: float | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"OpenApiCredentials(access_key_id={self.access_key_id!r}, secret_access_key='***', "
-            f"session_token={_mask(self.session_token)}, expires_at={self.expires_at!r})"
-        )
-
-    __str__ = __repr__
 
     def __reduce__(self) -> Any:
         raise TypeError("OpenApiCredentials are not picklable (they hold secrets)")

@@ -10,8 +10,10 @@ The tree::
     ├── ValidationError             (also ValueError) a bad request value, before any traffic
     │   └── InvalidAudioError       audio that cannot be sent (format, size, duration, empty)
     ├── CallbackError               an RTC callback that must not be trusted
+    │   ├── CallbackFormatError     not a well-formed envelope (size, JSON, fields)
+    │   │   └── CallbackDuplicateKeyError  a JSON key given twice
     │   ├── CallbackSignatureError  the signature does not verify
-    │   └── StaleCallbackError      older than the caller's ``max_age``
+    │   └── StaleCallbackError      ``EventTime`` outside ``max_age`` (600 s by default)
     ├── TransportError              the request did not get an HTTP answer
     │   └── TimeoutError            (also builtins.TimeoutError) connect or read timeout
     └── APIError                    the service answered with an error
@@ -45,7 +47,9 @@ __all__ = [
     "APIError",
     "AudioFormatError",
     "AuthenticationError",
+    "CallbackDuplicateKeyError",
     "CallbackError",
+    "CallbackFormatError",
     "CallbackSignatureError",
     "ConfigurationError",
     "EmptyAudioError",
@@ -111,12 +115,24 @@ class CallbackError(VolcSpeechError):
     """An RTC callback that failed parsing or verification; its content is untrusted."""
 
 
+class CallbackFormatError(CallbackError):
+    """Not a well-formed callback: too large, not UTF-8 JSON, a field missing or mistyped."""
+
+
+class CallbackDuplicateKeyError(CallbackFormatError):
+    """A JSON object of the callback (envelope or ``EventData``) has a key twice.
+
+    Parsers disagree on which value counts (the first, the last), so such a
+    body could mean one thing here and another downstream; it is refused.
+    """
+
+
 class CallbackSignatureError(CallbackError):
     """The callback's ``Signature`` does not match its content and the secret key."""
 
 
 class StaleCallbackError(CallbackError):
-    """The callback's ``EventTime`` is older than the accepted maximum age."""
+    """The callback's ``EventTime`` is further from now than the accepted maximum age."""
 
 
 class TransportError(VolcSpeechError):

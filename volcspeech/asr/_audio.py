@@ -404,6 +404,9 @@ _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 120
 #: How far after an ID3 tag we look for the first MPEG frame (encoders pad with zeros).
 _MP3_SYNC_SEARCH = 8192
 _WAV_MAX_CHUNKS = 64
+#: What the recognition docs allow in a WAV: 16-bit samples, 1 or 2 channels.
+WAV_BITS = (16,)
+WAV_CHANNELS = (1, 2)
 
 
 def _read_at(reader: Any, offset: int, size: int) -> bytes:
@@ -452,6 +455,12 @@ def _sniff_wav(reader: Any, head: bytes, size: int) -> AudioInfo:
                 raise InvalidAudioError(
                     f"WAV audio has an invalid 'fmt ' chunk (rate {rate}, channels {channels}, "
                     f"block align {block_align})"
+                )
+            if bits not in WAV_BITS or channels not in WAV_CHANNELS:
+                raise InvalidAudioError(
+                    f"WAV audio is {bits}-bit with {channels} channel(s) (its 'fmt ' chunk); "
+                    "the flash API takes 16-bit samples and 1 or 2 channels: convert it first, "
+                    "e.g. ffmpeg -i in.wav -ac 1 -sample_fmt s16 out.wav"
                 )
             frames = data_size // block_align
             return AudioInfo(

@@ -12,42 +12,32 @@
 
 from __future__ import annotations
 
-from ._callbacks import (
-    CallbackDeduplicator,
-    CallbackEvent,
-    Segment,
-    SegmentFieldMapping,
-    parse_callback,
-    sign_callback,
-)
+from ._callback_dedup import DEFAULT_DEDUP_MAX_AGE, DEFAULT_DEDUP_MAX_ENTRIES, CallbackDeduplicator
+from ._callback_events import CallbackEvent, Segment, SegmentFieldMapping
+from ._callback_parse import DEFAULT_CALLBACK_MAX_AGE, parse_callback
+from ._callback_sign import sign_callback
 from ._client import RtcClient, SegmentResult
-from ._models import (
-    CustomConfig,
-    S3Region,
-    SegmentControl,
-    SegmentTask,
-    SegmentTaskStatus,
+from ._enums import S3Region, SegmentTaskStatus, StorageType, StreamType, TosRegion, Vendor
+from ._ratelimit import RateLimiter
+from ._requests import (
+    RedundantDurationUnitWarning,
     StartSegmentRequest,
     StopSegmentRequest,
-    StorageConfig,
-    StorageType,
-    Stream,
-    StreamType,
-    TargetStreams,
-    TosConfig,
-    TosRegion,
     UpdateSegmentRequest,
-    VeImageXConfig,
-    Vendor,
-    VodConfig,
 )
-from ._ratelimit import RateLimiter
+from ._storage import CustomConfig, StorageConfig, TosConfig, VeImageXConfig, VodConfig
+from ._streams import SegmentControl, Stream, TargetStreams
+from ._task import SegmentTask
 
 __all__ = [
     "CallbackDeduplicator",
     "CallbackEvent",
     "CustomConfig",
+    "DEFAULT_CALLBACK_MAX_AGE",
+    "DEFAULT_DEDUP_MAX_AGE",
+    "DEFAULT_DEDUP_MAX_ENTRIES",
     "RateLimiter",
+    "RedundantDurationUnitWarning",
     "RtcClient",
     "S3Region",
     "Segment",
@@ -76,5 +66,6 @@ __all__ = [
 # Reprs and the API reference say ``volcspeech.rtc.X``, not the private module.
 for _name in __all__:
     _obj = globals()[_name]
-    _obj.__module__ = __name__
+    if not _name.isupper():
+        _obj.__module__ = __name__
 del _name, _obj
