@@ -23,6 +23,7 @@ from ._emulator import (
     Service,
     TestCredentials,
 )
+from ._mock_transport import MockTransport
 from ._rtc_service import EmulatedSegment, RtcService
 from ._sample import (
     SampleRoom,
@@ -45,6 +46,7 @@ __all__ = [
     "EmulatorResponse",
     "Fault",
     "FaultQueue",
+    "MockTransport",
     "RecordedRequest",
     "RtcService",
     "SampleRoom",
