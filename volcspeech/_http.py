@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import platform
 import socket
 import threading
@@ -148,6 +149,17 @@ class _Watchdog:
 
 _watchdog = _Watchdog()
 _current = threading.local()
+
+
+def _reset_after_fork() -> None:
+    # A child process has no watchdog thread, and its lock may have been
+    # copied while held: start from a fresh one.
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _track(conn: Any) -> Any:
