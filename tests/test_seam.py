@@ -424,3 +424,14 @@ def test_deadline_and_cap_are_validated(kwargs: dict[str, Any], needle: str) -> 
         AsrClient(api_key="k", **kwargs)
     with pytest.raises(errors.ConfigurationError, match=needle):
         RtcClient("AK", "SK", **kwargs)
+
+
+def test_mock_transport_insists_on_http_responses() -> None:
+    """A handler returning something else is a ConfigurationError, tried once."""
+    transport = MockTransport(lambda request: "200 OK")  # type: ignore[arg-type,return-value]
+    client = RtcClient("AK", "SK", transport=transport, max_retries=3)
+    with client, pytest.raises(errors.ConfigurationError, match="HttpResponse"):
+        client.start_segment(_start())
+    assert len(transport.requests) == 1
+    with pytest.raises(errors.ConfigurationError, match="callable"):
+        MockTransport("nope")  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -309,3 +310,55 @@ def test_64_threads_share_one_client_without_discarded_connections(
     full = [r for r in caplog.records if "pool is full" in r.getMessage()]
     assert full == []
     assert client._http.pool_maxsize >= 64
+
+
+def _deflate_raw(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "pack"),
+    [
+        (b"deflate", zlib.compress),
+        (b"deflate", _deflate_raw),
+        (b"gzip", lambda data: gzip.compress(data[:20]) + gzip.compress(data[20:])),
+    ],
+    ids=["zlib-deflate", "raw-deflate", "two-gzip-members"],
+)
+def test_deflate_and_multi_member_gzip_answers_are_read(
+    raw_server: Callable[..., RawServer], encoding: bytes, pack: Callable[[bytes], bytes]
+) -> None:
+    """Both deflate forms and a gzip answer of several members decode to the whole answer."""
+    packed = pack(OK_BODY)
+
+    def send(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(packed)
+
+    headers = b"Content-Encoding: %s\r\nContent-Length: %d\r\n" % (encoding, len(packed))
+    server = raw_server(_answer(headers, send))
+    with RtcClient("AK", "SK", endpoint=server.url) as client:
+        assert client.start_segment(_start()).request_id == "REQ1"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "needle"),
+    [
+        (b"Content-Encoding: br\r\n", b"xx", "'br'"),
+        (b"Content-Encoding: gzip\r\n", b"not gzip at all", "corrupt gzip"),
+    ],
+)
+def test_unreadable_encodings_are_protocol_errors(
+    raw_server: Callable[..., RawServer], headers: bytes, body: bytes, needle: str
+) -> None:
+    """An encoding volcspeech did not ask for, or a corrupt one, is a ProtocolError."""
+
+    def send(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(body)
+
+    server = raw_server(_answer(headers + b"Content-Length: %d\r\n" % len(body), send))
+    client = RtcClient("AK", "SK", endpoint=server.url, max_retries=2)
+    with client, pytest.raises(errors.ProtocolError, match=needle) as info:
+        client.start_segment(_start())
+    assert info.value.http_status == 200
+    assert server.connections == 1
