@@ -59,6 +59,7 @@ __all__ = [
     "RedactingFilter",
     "RequestsTransport",
     "RetryPolicy",
+    "Session",
     "Timeout",
     "is_testing",
     "parse_retry_after",
@@ -67,6 +68,9 @@ __all__ = [
 ]
 
 logger = get_logger("volcspeech")
+
+#: The session type ``session=`` takes (for type hints outside this module).
+Session = requests.Session
 
 #: Connections kept per host at first; the pool grows with the threads using it.
 DEFAULT_POOL_MAXSIZE = 32

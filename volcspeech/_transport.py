@@ -26,7 +26,14 @@ from ._log import get_logger, redact
 from ._messages import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, HttpRequest, HttpResponse, Timeout
 from ._retry import DEFAULT_DEADLINE, DEFAULT_RETRY, RetryPolicy, decide_retry
 
-__all__ = ["CallSettings", "Transport", "check_headers", "deadline_error", "send"]
+__all__ = [
+    "CallSettings",
+    "CallState",
+    "Transport",
+    "check_headers",
+    "deadline_error",
+    "send",
+]
 
 logger = get_logger("volcspeech")
 
@@ -109,34 +116,117 @@ def check_headers(request: HttpRequest) -> None:
             )
 
 
-def _attempt(
-    transport: Transport,
-    request: HttpRequest,
-    read: Callable[[HttpResponse], T],
-    operation: str,
-) -> T:
-    t0 = time.monotonic()
-    check_headers(request)
-    try:
-        response = transport(request)
-    except errors.VolcSpeechError as exc:
-        logger.debug("%s failed after %.3fs: %s", operation, time.monotonic() - t0, exc)
-        raise
-    except Exception as exc:  # a custom transport's own error: typed, never retried
+class CallState:
+    """The bookkeeping of one call, shared by the sync loop and any async twin of it.
+
+    An async client writes the same loop with ``await transport(request)`` and
+    ``await asyncio.sleep(state.next_wait(error))``; every decision, log line
+    and error stays the same.
+
+    Args:
+        settings: the call's settings.
+        request_id: the call's id, for logs and transport errors.
+        operation: a short name for log lines.
+        can_replay: whether the body can be produced again for a retry.
+    """
+
+    def __init__(
+        self,
+        settings: CallSettings,
+        *,
+        request_id: str | None = None,
+        operation: str = "request",
+        can_replay: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.settings = settings
+        self.request_id = request_id
+        self.operation = operation
+        self._can_replay = can_replay
+        self.started = time.monotonic()
+        self.deadline_at = self.started + settings.deadline
+        self.attempt = 0
+
+    def stamp(self, request: HttpRequest) -> HttpRequest:
+        """The next attempt's request, with the call's settings; checks its headers.
+
+        Raises:
+            ConfigurationError: a header cannot be sent (never retried).
+        """
+        self.attempt += 1
+        stamped = attrs.evolve(
+            request,
+            timeout=self.settings.timeout,
+            deadline=self.deadline_at,
+            max_answer_bytes=self.settings.max_answer_bytes,
+            request_id=self.request_id,
+            log_id_header=self.settings.log_id_header,
+        )
+        check_headers(stamped)
+        return stamped
+
+    def answered(self, request: HttpRequest, response: HttpResponse, t0: float) -> None:
+        """Log one answer (the DEBUG line per request)."""
+        logger.debug(
+            "%s %s -> HTTP %s in %.3fs request_id=%s log_id=%s",
+            self.operation,
+            request.method,
+            response.status,
+            time.monotonic() - t0,
+            request.request_id,
+            response.header(request.log_id_header),
+        )
+
+    def failed(self, exc: BaseException, t0: float) -> errors.VolcSpeechError:
+        """The volcspeech error for what a transport raised (a foreign one: never retried)."""
+        if isinstance(exc, errors.VolcSpeechError):
+            logger.debug("%s failed after %.3fs: %s", self.operation, time.monotonic() - t0, exc)
+            return exc
         detail = redact(f"{type(exc).__name__}: {exc}")[:300]
-        raise errors.TransportError(
-            f"the transport raised {detail}", request_id=request.request_id, retryable=False
-        ) from exc
-    logger.debug(
-        "%s %s -> HTTP %s in %.3fs request_id=%s log_id=%s",
-        operation,
-        request.method,
-        response.status,
-        time.monotonic() - t0,
-        request.request_id,
-        response.header(request.log_id_header),
-    )
-    return read(response)
+        error = errors.TransportError(
+            f"the transport raised {detail}", request_id=self.request_id, retryable=False
+        )
+        error.__cause__ = exc
+        return error
+
+    def next_wait(self, error: errors.VolcSpeechError) -> float:
+        """Seconds to wait before the next attempt, or raise the call's final error."""
+        now = time.monotonic()
+        if now >= self.deadline_at and isinstance(error, errors.TransportError):
+            error = deadline_error(self.settings.deadline, self.request_id, error.log_id)
+        policy = self.settings.retry
+        decision = decide_retry(
+            error,
+            attempt=self.attempt,
+            elapsed=now - self.started,
+            policy=policy,
+            remaining=self.deadline_at - now,
+        )
+        if decision.retry and not self._can_replay():
+            logger.debug("not retrying %s: the request body cannot be replayed", self.operation)
+            raise _with_reason(error, _NOT_REPLAYABLE) from None
+        if decision.wait is None:
+            logger.debug(
+                "%s %s after %.1fs request_id=%s: %s (%s)",
+                "giving up" if decision.exhausted else "not retrying",
+                self.operation,
+                now - self.started,
+                self.request_id,
+                error,
+                decision.reason,
+            )
+            raise error from error.__cause__
+        logger.debug(
+            "retrying %s in %.2fs (attempt %d of %d, %.1fs elapsed) request_id=%s after %s: %s",
+            self.operation,
+            decision.wait,
+            self.attempt + 1,
+            policy.attempts,
+            now - self.started,
+            self.request_id,
+            type(error).__name__,
+            error,
+        )
+        return decision.wait
 
 
 def send(
@@ -168,58 +258,18 @@ def send(
     Raises:
         VolcSpeechError: the last error; never an HTTP library's.
     """
-    policy = settings.retry
-    started = time.monotonic()
-    deadline_at = started + settings.deadline
-    attempt = 0
+    state = CallState(settings, request_id=request_id, operation=operation, can_replay=can_replay)
     while True:
-        attempt += 1
-        request = attrs.evolve(
-            build(),
-            timeout=settings.timeout,
-            deadline=deadline_at,
-            max_answer_bytes=settings.max_answer_bytes,
-            request_id=request_id,
-            log_id_header=settings.log_id_header,
-        )
+        request = state.stamp(build())
+        t0 = time.monotonic()
         try:
-            return _attempt(transport, request, read, operation)
-        except errors.VolcSpeechError as exc:
-            error: errors.VolcSpeechError = exc
-        now = time.monotonic()
-        if now >= deadline_at and isinstance(error, errors.TransportError):
-            error = deadline_error(settings.deadline, request_id, getattr(error, "log_id", None))
-        decision = decide_retry(
-            error,
-            attempt=attempt,
-            elapsed=now - started,
-            policy=policy,
-            remaining=deadline_at - now,
-        )
-        if decision.retry and not can_replay():
-            logger.debug("not retrying %s: the request body cannot be replayed", operation)
-            raise _with_reason(error, _NOT_REPLAYABLE) from None
-        if not decision.retry:
-            logger.debug(
-                "%s %s after %.1fs request_id=%s: %s (%s)",
-                "giving up" if decision.exhausted else "not retrying",
-                operation,
-                now - started,
-                request_id,
-                error,
-                decision.reason,
-            )
-            raise error from None
-        assert decision.wait is not None
-        logger.debug(
-            "retrying %s in %.2fs (attempt %d of %d, %.1fs elapsed) request_id=%s after %s: %s",
-            operation,
-            decision.wait,
-            attempt + 1,
-            policy.attempts,
-            now - started,
-            request_id,
-            type(error).__name__,
-            error,
-        )
-        _retry.sleep(decision.wait)
+            response = transport(request)
+        except Exception as exc:  # typed by the transport, or wrapped by failed()
+            error = state.failed(exc, t0)
+        else:
+            state.answered(request, response, t0)
+            try:
+                return read(response)
+            except errors.VolcSpeechError as exc:
+                error = exc
+        _retry.sleep(state.next_wait(error))

@@ -25,7 +25,7 @@ from ._options import RecognitionOptions
 from ._results import Transcript
 
 if TYPE_CHECKING:  # pragma: no cover
-    import requests
+    from .._http import Session
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -165,7 +165,7 @@ class AsrClient(BaseClient):
         timeout: TimeoutLike = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
-        session: requests.Session | None = None,
+        session: Session | None = None,
         uid: str | None = None,
         base_url: str | None = None,
         deadline: float | None = None,

@@ -35,8 +35,7 @@ from ._operations import (
 from ._ratelimit import RateLimiter
 
 if TYPE_CHECKING:  # pragma: no cover
-    import requests
-
+    from .._http import Session
     from ..credentials import OpenApiCredentials
 
 __all__ = ["ALREADY_STARTED_MARK", "API_VERSION", "REGION_ENDPOINTS", "RtcClient", "SegmentResult"]
@@ -106,7 +105,7 @@ class RtcClient(BaseClient):
         timeout: TimeoutLike = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
-        session: requests.Session | None = None,
+        session: Session | None = None,
         rate_limits: Mapping[str, int | None] | RateLimiter | None = None,
         deadline: float | None = None,
         max_answer_bytes: int | None = None,
