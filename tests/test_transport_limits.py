@@ -310,6 +310,9 @@ def test_64_threads_share_one_client_without_discarded_connections(
     full = [r for r in caplog.records if "pool is full" in r.getMessage()]
     assert full == []
     assert client._http.pool_maxsize >= 64
+    # The smaller adapters it replaced were closed with the client.
+    assert client._http._retired
+    assert all(len(a.poolmanager.pools) == 0 for a in client._http._retired)
 
 
 def _deflate_raw(data: bytes) -> bytes:

@@ -20,6 +20,7 @@ Retries are not here: ``volcspeech._transport.send`` runs the loop and
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import heapq
 import itertools
@@ -319,6 +320,7 @@ class RequestsTransport:
         self._env_cache: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._retired: list[Any] = []
 
     @property
     def pool_maxsize(self) -> int:
@@ -335,19 +337,28 @@ class RequestsTransport:
     def _grow(self, size: int) -> None:
         if size <= self._pool_maxsize:
             return
-        old = self.session.get_adapter("https://")
         adapter = _new_adapter(size)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        old = self.session.adapters
+        # A new mapping swapped in at once: other threads may be looking up an
+        # adapter in the old one right now (``Session.mount`` edits it in place).
+        self.session.adapters = collections.OrderedDict(
+            (prefix, adapter if prefix in ("https://", "http://") else value)
+            for prefix, value in old.items()
+        )
+        # Requests on the old adapter finish normally; it is closed with the client.
+        for prefix in ("https://", "http://"):
+            retired = old.get(prefix)
+            if retired is not None and all(retired is not r for r in self._retired):
+                self._retired.append(retired)
         self._pool_maxsize = size
-        # Idle connections close now; ones in use close when they come back.
-        old.close()
         logger.debug("connection pool grown to %d", size)
 
     def close(self) -> None:
         """Close the session if volcspeech created it."""
         if self._owns_session:
             self.session.close()
+            for adapter in self._retired:
+                adapter.close()
 
     def _environment(self, url: str) -> dict[str, Any]:
         """Proxies, ``verify`` and ``cert`` from the environment for a URL, read once per host."""
