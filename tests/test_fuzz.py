@@ -24,18 +24,17 @@ from typing import Any, Callable, TypeVar, cast
 import attrs
 import pytest
 import requests
-import requests.structures
 import srt
 import webvtt
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from volcspeech import errors
+from volcspeech import HttpResponse, errors
 from volcspeech._subtitles import Cue, cues_from_utterances, format_srt, format_vtt, split_cue
 from volcspeech.asr import RecognitionOptions, Transcript, Utterance, Word
 from volcspeech.asr._audio import MAX_DURATION_MS, PreparedAudio, prepare_audio, sniff
+from volcspeech.asr._flash import read_recognize as read_answer
 from volcspeech.asr._options import SensitiveWordsFilter, dialog_context, hotwords_context
-from volcspeech.asr._results import read_answer
 from volcspeech.pipeline import Gap, RoomTranscript, RoomUtterance, RoomWord
 from volcspeech.rtc import (
     CallbackEvent,
@@ -328,16 +327,13 @@ ANSWER_BODIES = st.one_of(
 )
 
 
-def _answer(status: int, headers: dict[str, str | None], body: bytes) -> requests.Response:
-    """A ``requests.Response`` as the HTTP layer would hand it to the reader."""
-    response = requests.Response()
-    response.status_code = status
-    response._content = body
-    response.headers = requests.structures.CaseInsensitiveDict(
-        {name: value for name, value in headers.items() if value is not None}
+def _answer(status: int, headers: dict[str, str | None], body: bytes) -> HttpResponse:
+    """An ``HttpResponse`` as a transport would hand it to the reader."""
+    return HttpResponse(
+        status,
+        headers={name: value for name, value in headers.items() if value is not None},
+        body=body,
     )
-    response.url = "http://127.0.0.1/api/v3/auc/bigmodel/recognize/flash"
-    return response
 
 
 @fuzz(800)

@@ -2,27 +2,67 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import random
 import socket
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Callable
 
+import attrs
 import pytest
 import requests
 
-from volcspeech import _http, errors
-from volcspeech._http import (
-    HttpClient,
-    RedactingFilter,
-    RequestSpec,
-    RetryPolicy,
-    Timeout,
-    parse_retry_after,
-    redact,
-)
+from volcspeech import HttpRequest, HttpResponse, _http, _retry, errors
+from volcspeech._http import RedactingFilter, RequestsTransport, RetryPolicy, Timeout
+from volcspeech._log import redact
+from volcspeech._messages import DEFAULT_TIMEOUT, StreamBody
+from volcspeech._retry import DEFAULT_RETRY, parse_retry_after
+from volcspeech._transport import CallSettings, send
 from volcspeech.testing import Emulator, EmulatorRequest, EmulatorResponse, Fault
+
+
+class HttpClient:
+    """The requests transport and the retry loop, wired the way a client wires them."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
+        self.transport = RequestsTransport(session)
+        self.session = self.transport.session
+        self.settings = CallSettings(timeout=timeout, retry=retry, log_id_header="X-Tt-Logid")
+
+    def _environment(self, url: str) -> dict[str, Any]:
+        return self.transport._environment(url)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def call(
+        self,
+        build: Callable[[], HttpRequest],
+        read: Callable[[HttpResponse], Any],
+        *,
+        request_id: str | None = None,
+        timeout: Timeout | None = None,
+        can_replay: Callable[[], bool] = lambda: True,
+    ) -> Any:
+        settings = (
+            self.settings if timeout is None else attrs.evolve(self.settings, timeout=timeout)
+        )
+        return send(
+            self.transport,
+            build,
+            read,
+            settings=settings,
+            request_id=request_id,
+            can_replay=can_replay,
+        )
 
 
 class EchoService:
@@ -40,17 +80,17 @@ class EchoService:
         return EmulatorResponse.json(fault.http_status or 500, {"code": fault.code})
 
 
-def handle(response: requests.Response) -> Any:
+def handle(response: HttpResponse) -> Any:
     """Map statuses like a service client would."""
-    if response.status_code >= 400:
-        cls = errors.asr_error_class(None, response.status_code)
+    if response.status >= 400:
+        cls = errors.asr_error_class(None, response.status)
         raise cls(
             "failed",
-            http_status=response.status_code,
+            http_status=response.status,
             request_id="rid-1",
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
-    return response.json()
+    return json.loads(response.body)
 
 
 @pytest.fixture
@@ -62,12 +102,12 @@ def server() -> Iterator[Emulator]:
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recorded: list[float] = []
-    monkeypatch.setattr(_http, "_sleep", recorded.append)
+    monkeypatch.setattr(_retry, "sleep", recorded.append)
     return recorded
 
 
 def post(server: Emulator, body: bytes = b"abc") -> Any:
-    return lambda: RequestSpec("POST", server.url + "/echo", {"X-Test": "1"}, body=body)
+    return lambda: HttpRequest("POST", server.url + "/echo", {"X-Test": "1"}, body=body)
 
 
 def test_transient_failures_are_retried_then_succeed(server: Emulator, waits: list[float]) -> None:
@@ -186,7 +226,7 @@ def test_connection_refused_is_transport_error(waits: list[float]) -> None:
     port = sock.getsockname()[1]
     sock.close()
     client = HttpClient(retry=RetryPolicy(attempts=2))
-    spec = RequestSpec("GET", f"http://127.0.0.1:{port}/")
+    spec = HttpRequest("GET", f"http://127.0.0.1:{port}/")
     with pytest.raises(errors.TransportError) as info:
         client.call(lambda: spec, handle, request_id="rq")
     assert not isinstance(info.value, errors.TimeoutError)
@@ -198,7 +238,7 @@ def test_invalid_url_is_configuration_error() -> None:
     """A malformed endpoint is a ConfigurationError, not retried."""
     client = HttpClient()
     with pytest.raises(errors.ConfigurationError):
-        client.call(lambda: RequestSpec("GET", "not a url"), handle)
+        client.call(lambda: HttpRequest("GET", "not a url"), handle)
 
 
 def test_not_replayable_body_is_not_retried(server: Emulator, waits: list[float]) -> None:
@@ -218,9 +258,11 @@ def test_body_is_rebuilt_for_each_attempt(server: Emulator) -> None:
     server.inject(http_status=500, times=2)
     built: list[int] = []
 
-    def build() -> RequestSpec:
+    def build() -> HttpRequest:
         built.append(1)
-        return RequestSpec("POST", server.url + "/", body=iter([b"ab", b"cd"]))
+        return HttpRequest(
+            "POST", server.url + "/", body=StreamBody(4, lambda: iter([b"ab", b"cd"]))
+        )
 
     client = HttpClient(retry=RetryPolicy(attempts=3))
     assert client.call(build, handle) == {"size": 4}
@@ -368,7 +410,7 @@ def test_proxy_is_really_used(server: Emulator, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     client = HttpClient(retry=RetryPolicy(attempts=1))
-    spec = RequestSpec("POST", "http://asr.invalid/echo", body=b"abcd")
+    spec = HttpRequest("POST", "http://asr.invalid/echo", body=b"abcd")
     assert client.call(lambda: spec, handle) == {"size": 4}
     assert server.requests[0].path.endswith("asr.invalid/echo")
 
@@ -413,12 +455,12 @@ def test_client_retry_policy_argument(monkeypatch: pytest.MonkeyPatch) -> None:
     policy = RetryPolicy(attempts=7, total_timeout=12)
     asr = AsrClient(api_key="k", retry=policy)
     rtc = RtcClient("AK", "SK", retry=policy)
-    assert asr._http.retry is policy
-    assert rtc._http.retry is policy
+    assert asr.retry_policy is policy
+    assert rtc.retry_policy is policy
     with pytest.raises(errors.ConfigurationError, match="not both"):
         AsrClient(api_key="k", retry=policy, max_retries=2)
     with pytest.raises(errors.ConfigurationError, match="RetryPolicy"):
         RtcClient("AK", "SK", retry=3)  # type: ignore[arg-type]
     monkeypatch.setenv("VOLCSPEECH_API_KEY", "k")  # a pickled client re-reads its keys
     restored = pickle.loads(pickle.dumps(asr))
-    assert restored._http.retry == policy
+    assert restored.retry_policy == policy

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import attrs
 import pytest
 
-from volcspeech import _http, errors
+from volcspeech import _http, _retry, errors
 from volcspeech.asr import AsrClient, BatchResult, Transcript
 from volcspeech.pipeline import SegmentTranscriber, base_url_resolver
 from volcspeech.rtc import RtcClient, SegmentControl, StartSegmentRequest, StorageConfig
@@ -171,7 +171,7 @@ def emu(volcspeech_emulator: Emulator) -> Iterator[Emulator]:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Every backoff wait the HTTP layer decides on (sleeping stays off)."""
     recorded: list[float] = []
-    monkeypatch.setattr(_http, "_sleep", recorded.append)
+    monkeypatch.setattr(_retry, "sleep", recorded.append)
     return recorded
 
 
@@ -402,7 +402,7 @@ def test_total_time_budget_stops_retries(emu: Emulator, service: str) -> None:
     """With real sleeping, the total-time budget ends the retries long before the attempts
     run out, and the last error is raised."""
     client, call = client_for(emu, service)
-    client._http.retry = _http.RetryPolicy(
+    client._retry = _http.RetryPolicy(
         attempts=100, total_timeout=0.6, wait_initial=0.05, wait_max=0.1
     )
     inject(emu, service, "busy", times=1000)
@@ -424,7 +424,7 @@ def test_retry_after_beyond_budget_is_not_slept(emu: Emulator, service: str) -> 
     """With real sleeping, a Retry-After longer than the time left ends the retries at once
     instead of sleeping past the budget."""
     client, call = client_for(emu, service)
-    client._http.retry = _http.RetryPolicy(attempts=5, total_timeout=2.0)
+    client._retry = _http.RetryPolicy(attempts=5, total_timeout=2.0)
     inject(emu, service, "retry-after", times=5, retry_after=30)
     set_testing(False)
     try:

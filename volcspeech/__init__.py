@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "APIError",
     "AsrClient",
+    "HttpRequest",
+    "HttpResponse",
     "RedactingFilter",
     "RetryPolicy",
     "RtcClient",
@@ -22,15 +24,6 @@ __all__ = [
 ]
 
 
-def _read_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("volcspeech")
-    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
-        return "0.0.0+unknown"
-
-
 # name -> module that defines it
 _LAZY = {
     "APIError": "volcspeech.errors",
@@ -39,14 +32,17 @@ _LAZY = {
     "RtcClient": "volcspeech.rtc",
     "SegmentTranscriber": "volcspeech.pipeline",
     "RedactingFilter": "volcspeech._log",
-    "RetryPolicy": "volcspeech._http",
-    "Timeout": "volcspeech._http",
+    "HttpRequest": "volcspeech._messages",
+    "HttpResponse": "volcspeech._messages",
+    "RetryPolicy": "volcspeech._retry",
+    "Timeout": "volcspeech._messages",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     __version__: str
-    from ._http import RetryPolicy, Timeout
     from ._log import RedactingFilter
+    from ._messages import HttpRequest, HttpResponse, Timeout
+    from ._retry import RetryPolicy
     from .asr import AsrClient
     from .errors import APIError, VolcSpeechError
     from .pipeline import SegmentTranscriber
@@ -55,7 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":  # importlib.metadata is slow to import: read it on demand
-        version = _read_version()
+        from ._version import version as _version
+
+        version = _version()
         globals()["__version__"] = version
         return version
     module = _LAZY.get(name)

@@ -1,41 +1,66 @@
-"""The HTTP layer every client shares.
+"""The ``requests`` transport: one attempt, ``HttpRequest -> HttpResponse``.
 
-* one ``requests.Session`` per client (injectable), pooled for threads;
-* connect and read timeouts always set;
-* a retry policy on tenacity, which never shows in a public signature: full
-  jitter exponential backoff that honours ``Retry-After``, bounded by attempts
-  *and* total time, one DEBUG line per decision;
-* the one place where ``requests``/``urllib3`` exceptions become volcspeech
-  errors;
-* a logging filter that redacts credentials.
+The only module of the library that imports ``requests``/``urllib3``:
+
+* one ``requests.Session`` per client (injectable), pooled; the pool grows to
+  the number of threads using it at once, so a shared client never discards
+  connections ("Connection pool is full");
+* connect and read timeouts always set, and the request's ``deadline``
+  enforced for the whole attempt — connect, upload, headers and body — by a
+  watchdog that shuts the socket down, so a trickling server cannot extend it;
+* the answer read with a cap counted after decompression (gzip/deflate are
+  decoded here, in bounded steps), and checked against ``Content-Length`` so a
+  cut-off body is a retryable :class:`~volcspeech.errors.TransportError` with
+  any urllib3;
+* the one place where ``requests``/``urllib3`` exceptions become volcspeech errors.
+
+Retries are not here: ``volcspeech._transport.send`` runs the loop and
+``volcspeech._retry.decide_retry`` decides.
 """
 
 from __future__ import annotations
 
-import email.utils
+import collections
+import contextlib
+import heapq
+import itertools
+import os
 import platform
-import random
+import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
-from typing import Any, Callable, TypeVar, Union
+import zlib
+from typing import Any
 
-import attrs
 import requests
 import requests.adapters
-import tenacity as _t
+import urllib3
+import urllib3.connectionpool
+import urllib3.exceptions
 
 from . import errors
 from ._log import RedactingFilter, get_logger, redact
+from ._messages import DEFAULT_TIMEOUT, Headers, HttpRequest, HttpResponse, Timeout
+from ._retry import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_RETRY,
+    RetryPolicy,
+    is_testing,
+    parse_retry_after,
+    set_testing,
+)
+from ._version import version
 
 __all__ = [
+    "DEFAULT_ATTEMPTS",
+    "DEFAULT_POOL_MAXSIZE",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
-    "HttpClient",
     "RedactingFilter",
-    "RequestSpec",
+    "RequestsTransport",
     "RetryPolicy",
+    "Session",
     "Timeout",
     "is_testing",
     "parse_retry_after",
@@ -45,211 +70,170 @@ __all__ = [
 
 logger = get_logger("volcspeech")
 
-T = TypeVar("T")
+#: The session type ``session=`` takes (for type hints outside this module).
+Session = requests.Session
 
-#: Seconds to wait for a TCP/TLS connection.
-DEFAULT_CONNECT_TIMEOUT = 10.0
-#: Seconds to wait between bytes of the answer (recognition of long audio is slow).
-DEFAULT_READ_TIMEOUT = 120.0
-#: Total attempts: the first one plus retries.
-DEFAULT_ATTEMPTS = 4
-#: No retry starts when its wait would end more than this many seconds after the
-#: first attempt began (an attempt already running may still take its read timeout).
-DEFAULT_TOTAL_TIMEOUT = 300.0
-#: First backoff ceiling (seconds); doubles per attempt up to ``DEFAULT_WAIT_MAX``.
-DEFAULT_WAIT_INITIAL = 0.5
-DEFAULT_WAIT_MAX = 10.0
-#: Longest ``Retry-After`` we wait for; a longer one is capped to this (and a wait
-#: past the total time budget ends the retries instead).
-MAX_RETRY_AFTER = 60.0
-#: Connections kept per host; enough for a thread pool sharing one client.
+#: Connections kept per host at first; the pool grows with the threads using it.
 DEFAULT_POOL_MAXSIZE = 32
-
-
-@attrs.frozen
-class Timeout:
-    """Connect and read timeouts in seconds; neither may be ``None``."""
-
-    connect: float = attrs.field(default=DEFAULT_CONNECT_TIMEOUT)
-    read: float = attrs.field(default=DEFAULT_READ_TIMEOUT)
-
-    @connect.validator
-    @read.validator
-    def _positive(self, attribute: attrs.Attribute[float], value: float) -> None:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise errors.ConfigurationError(
-                f"timeout.{attribute.name} must be a positive number of seconds, got {value!r}"
-            )
-
-    @classmethod
-    def coerce(cls, value: Union[Timeout, float, tuple[float, float], None]) -> Timeout:
-        """Accept a :class:`Timeout`, one number (both) or a ``(connect, read)`` pair."""
-        if value is None:
-            return DEFAULT_TIMEOUT
-        if isinstance(value, Timeout):
-            return value
-        if isinstance(value, tuple):
-            if len(value) != 2:
-                raise errors.ConfigurationError("timeout pair must be (connect, read)")
-            return cls(value[0], value[1])
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise errors.ConfigurationError(f"timeout must be a number or a pair, got {value!r}")
-        return cls(float(value), float(value))
-
-
-DEFAULT_TIMEOUT = Timeout()
-
-
-@attrs.frozen
-class RetryPolicy:
-    """When and how long to retry.
-
-    Attributes:
-        attempts: total attempts including the first (``max_retries + 1``).
-        total_timeout: no retry starts after this many seconds since the first attempt.
-        wait_initial: the first backoff ceiling in seconds.
-        wait_max: the largest backoff ceiling in seconds.
-    """
-
-    attempts: int = attrs.field(default=DEFAULT_ATTEMPTS)
-    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
-    wait_initial: float = DEFAULT_WAIT_INITIAL
-    wait_max: float = DEFAULT_WAIT_MAX
-
-    @attempts.validator
-    def _check_attempts(self, _: Any, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise errors.ConfigurationError(f"attempts must be an integer >= 1, got {value!r}")
-
-    @classmethod
-    def from_max_retries(cls, max_retries: int | None, **kwargs: Any) -> RetryPolicy:
-        """Build a policy from a client's ``max_retries`` (retries after the first attempt)."""
-        if max_retries is None:
-            return cls(**kwargs)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise errors.ConfigurationError(
-                f"max_retries must be an integer >= 0, got {max_retries!r}"
-            )
-        return cls(attempts=max_retries + 1, **kwargs)
-
-    @classmethod
-    def resolve(cls, max_retries: int | None, retry: RetryPolicy | None) -> RetryPolicy:
-        """The policy of a client given ``max_retries=`` and/or ``retry=``.
-
-        Raises:
-            ConfigurationError: both given, or ``retry`` is not a ``RetryPolicy``.
-        """
-        if retry is None:
-            return cls.from_max_retries(max_retries)
-        if not isinstance(retry, RetryPolicy):
-            raise errors.ConfigurationError(
-                f"retry must be a volcspeech.RetryPolicy, got {type(retry).__name__}"
-            )
-        if max_retries is not None:
-            raise errors.ConfigurationError("pass max_retries or retry, not both")
-        return retry
-
-    def backoff_ceiling(self, retry_number: int) -> float:
-        """The upper bound of the jittered wait before retry ``retry_number`` (1-based)."""
-        return float(min(self.wait_max, self.wait_initial * (2 ** (retry_number - 1))))
-
-
-DEFAULT_RETRY = RetryPolicy()
-
-_testing = threading.Event()
-
-
-def set_testing(enabled: bool = True) -> None:
-    """Switch off the sleeping between retries (for test suites).
-
-    Retry decisions and computed waits are still made and logged; only the
-    ``time.sleep`` is skipped. ``volcspeech.testing`` re-exports this.
-    """
-    if enabled:
-        _testing.set()
-    else:
-        _testing.clear()
-
-
-def is_testing() -> bool:
-    """Whether :func:`set_testing` switched sleeping off."""
-    return _testing.is_set()
-
-
-def _sleep(seconds: float) -> None:
-    if not _testing.is_set() and seconds > 0:
-        time.sleep(seconds)
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Parse a ``Retry-After`` header (seconds or an HTTP date) into seconds, or ``None``."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = parsed.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
+#: Bytes read from the socket per step.
+_READ_CHUNK = 64 * 1024
+#: Encodings we decode ourselves (bounded), and so the only ones we accept.
+_ACCEPT_ENCODING = "gzip, deflate"
 
 
 def user_agent() -> str:
     """``volcspeech/<v> python/<v> requests/<v>``."""
-    from . import __version__
-
     return (
-        f"volcspeech/{__version__} python/{platform.python_version()} "
-        f"requests/{requests.__version__}"
+        f"volcspeech/{version()} python/{platform.python_version()} requests/{requests.__version__}"
     )
 
 
-# --- requests ------------------------------------------------------------------
-
-Body = Union[bytes, Iterable[bytes], None]
+# --- the deadline watchdog ----------------------------------------------------------
 
 
-@attrs.frozen
-class RequestSpec:
-    """One attempt's request, built afresh for every attempt (fresh signature, fresh stream)."""
+class _Attempt:
+    """One attempt's connection, so the watchdog can cut it at the deadline."""
 
-    method: str
-    url: str
-    headers: Mapping[str, str] = attrs.field(factory=dict)
-    params: Mapping[str, str] | None = None
-    body: Body = attrs.field(default=None, repr=False)
+    __slots__ = ("cancelled", "conn", "expired")
+
+    def __init__(self) -> None:
+        self.conn: Any = None
+        self.expired = False
+        self.cancelled = False
+
+    def cut(self) -> None:
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            # The plain-socket shutdown also on TLS sockets: it only wakes
+            # the blocked reader or writer; the owner thread closes.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread that cuts the connections of attempts past their deadline."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Attempt]] = []
+        self._cond = threading.Condition()
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._compact_at = 1024
+
+    def arm(self, deadline: float, attempt: _Attempt) -> None:
+        with self._cond:
+            if len(self._heap) >= self._compact_at:
+                # Finished attempts are dropped lazily; keep the heap near the live ones.
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._compact_at = max(1024, 2 * len(self._heap))
+            heapq.heappush(self._heap, (deadline, next(self._seq), attempt))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="volcspeech-deadline", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                _, _, attempt = heapq.heappop(self._heap)
+                attempt.expired = True
+                attempt.cut()
+
+
+_watchdog = _Watchdog()
+_current = threading.local()
+
+
+def _reset_after_fork() -> None:
+    # A child process has no watchdog thread, and its lock may have been
+    # copied while held: start from a fresh one.
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _track(conn: Any) -> Any:
+    attempt: _Attempt | None = getattr(_current, "attempt", None)
+    if attempt is not None:
+        attempt.conn = conn
+        if attempt.expired:
+            attempt.cut()
+    return conn
+
+
+class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _track(super()._get_conn(timeout))
+
+
+class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _track(super()._get_conn(timeout))
+
+
+_POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """An adapter whose pools tell the watchdog which connection an attempt uses."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _POOL_CLASSES
+        return manager
+
+
+def _new_adapter(pool_maxsize: int) -> _Adapter:
+    # Retries are ours (they rebuild streams and signatures); urllib3 must not retry.
+    return _Adapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
 
 
 def _new_session(pool_maxsize: int) -> requests.Session:
     session = requests.Session()
-    # Retries are ours (they rebuild streams and signatures); urllib3 must not retry.
-    adapter = requests.adapters.HTTPAdapter(
-        pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0
-    )
+    adapter = _new_adapter(pool_maxsize)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     # requests re-reads proxy and CA-bundle variables on every request (about a
     # fifth of a small request's CPU). For our own session they are read once
-    # per host instead (``HttpClient._environment``); a caller's session keeps
-    # its own settings untouched.
+    # per host instead (``RequestsTransport._environment``); a caller's session
+    # keeps its own settings untouched.
     session.trust_env = False
     return session
 
 
+# --- errors ---------------------------------------------------------------------------
+
+
 def _translate(
-    exc: requests.RequestException, request_id: str | None, log_id: str | None = None
+    exc: BaseException, request: HttpRequest, log_id: str | None
 ) -> errors.VolcSpeechError:
     """The one boundary where ``requests``/``urllib3`` errors become volcspeech errors."""
     name = type(exc).__name__
-    if isinstance(exc, (requests.ConnectTimeout, requests.ReadTimeout, requests.Timeout)):
-        return errors.TimeoutError(
-            f"{name}: the request timed out", request_id=request_id, log_id=log_id
-        )
+    rid = request.request_id
+    if isinstance(
+        exc,
+        (requests.Timeout, urllib3.exceptions.TimeoutError, socket.timeout),
+    ):
+        return errors.TimeoutError(f"{name}: the request timed out", request_id=rid, log_id=log_id)
     if isinstance(
         exc,
         (
@@ -259,57 +243,122 @@ def _translate(
         ),
     ):
         return errors.ConfigurationError(f"invalid endpoint URL ({name})")
+    if isinstance(exc, (requests.exceptions.InvalidHeader, UnicodeError)):
+        # Never quote: the value is usually a credential.
+        return errors.ConfigurationError(f"a request header cannot be sent ({name})")
     if isinstance(exc, requests.exceptions.SSLError):
-        return errors.TransportError(f"TLS error: {name}", request_id=request_id, log_id=log_id)
+        return errors.TransportError(f"TLS error: {name}", request_id=rid, log_id=log_id)
     detail = str(exc.__context__ or exc)
     # urllib3 messages are about sockets and hosts, never credentials; keep them
     # short and pass them through the redactor anyway.
     detail = redact(detail)[:300]
-    return errors.TransportError(f"{name}: {detail}", request_id=request_id, log_id=log_id)
+    return errors.TransportError(f"{name}: {detail}", request_id=rid, log_id=log_id)
 
 
-class _NotRetried(Exception):
-    """Carries an exception out of tenacity when a retry is impossible."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__()
-        self.error = error
+# --- reading the answer ---------------------------------------------------------------
 
 
-def _with_reason(exc: errors.VolcSpeechError, reason: str) -> errors.VolcSpeechError:
-    """A copy of ``exc`` whose message ends with ``reason`` (same class and fields)."""
-    reduced: Any = exc.__reduce__()
-    rebuild, args = reduced[0], reduced[1]
-    new = rebuild(args[0], args[1] + reason, *args[2:])
-    assert isinstance(new, errors.VolcSpeechError)
-    return new
+class _Decoder:
+    """Decodes gzip/deflate in bounded steps, so a small bomb cannot fill memory."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._raw_deflate = False
+        self._obj: Any = self._new()
+
+    def _new(self) -> Any:
+        if self.encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return zlib.decompressobj(-zlib.MAX_WBITS if self._raw_deflate else zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, room: int) -> list[bytes]:
+        """Decode ``data``; stops once more than ``room`` bytes came out."""
+        out: list[bytes] = []
+        produced = 0
+        while data and produced <= room:
+            try:
+                chunk = self._obj.decompress(data, room - produced + 1)
+            except zlib.error:
+                if self.encoding == "deflate" and not self._raw_deflate and not out:
+                    # Some servers send raw deflate without the zlib header.
+                    self._raw_deflate = True
+                    self._obj = self._new()
+                    continue
+                raise
+            out.append(chunk)
+            produced += len(chunk)
+            data = self._obj.unconsumed_tail
+            if not data and self._obj.eof and self._obj.unused_data:
+                data = self._obj.unused_data  # a further gzip member
+                self._obj = self._new()
+        return out
 
 
-class HttpClient:
-    """Sends requests with timeouts, retries and error translation.
+class RequestsTransport:
+    """Sends one :class:`HttpRequest` with ``requests`` and returns the whole :class:`HttpResponse`.
 
     Args:
-        session: a ``requests.Session`` to use (proxies, adapters); a pooled one by default.
-        timeout: default timeouts of each attempt.
-        retry: the retry policy.
-        pool_maxsize: connections kept per host when volcspeech makes the session.
+        session: a ``requests.Session`` to use (proxies, adapters); a pooled
+            one by default. A caller's session is used as it is: its pool is
+            not grown, and the deadline is applied through the timeouts and
+            between reads (volcspeech's own session also cuts a connection
+            that trickles past the deadline).
+        pool_maxsize: connections kept per host at first, for volcspeech's own session.
     """
 
     def __init__(
-        self,
-        *,
-        session: requests.Session | None = None,
-        timeout: Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
+        self, session: requests.Session | None = None, *, pool_maxsize: int = DEFAULT_POOL_MAXSIZE
     ) -> None:
+        if session is not None and not isinstance(session, requests.Session):
+            raise errors.ConfigurationError(
+                f"session must be a requests.Session, got {type(session).__name__}"
+            )
         self.session = session if session is not None else _new_session(pool_maxsize)
         self._owns_session = session is None
-        self.timeout = timeout
-        self.retry = retry
+        self._pool_maxsize = pool_maxsize
         self._user_agent = user_agent()
         self._env_cache: dict[str, dict[str, Any]] = {}
-        self._env_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._retired: list[Any] = []
+
+    @property
+    def pool_maxsize(self) -> int:
+        """Connections kept per host now."""
+        return self._pool_maxsize
+
+    def ensure_pool(self, size: int) -> None:
+        """Grow the connection pool of volcspeech's own session to at least ``size``."""
+        if not self._owns_session:
+            return
+        with self._lock:
+            self._grow(size)
+
+    def _grow(self, size: int) -> None:
+        if size <= self._pool_maxsize:
+            return
+        adapter = _new_adapter(size)
+        old = self.session.adapters
+        # A new mapping swapped in at once: other threads may be looking up an
+        # adapter in the old one right now (``Session.mount`` edits it in place).
+        self.session.adapters = collections.OrderedDict(
+            (prefix, adapter if prefix in ("https://", "http://") else value)
+            for prefix, value in old.items()
+        )
+        # Requests on the old adapter finish normally; it is closed with the client.
+        for prefix in ("https://", "http://"):
+            retired = old.get(prefix)
+            if retired is not None and all(retired is not r for r in self._retired):
+                self._retired.append(retired)
+        self._pool_maxsize = size
+        logger.debug("connection pool grown to %d", size)
+
+    def close(self) -> None:
+        """Close the session if volcspeech created it."""
+        if self._owns_session:
+            self.session.close()
+            for adapter in self._retired:
+                adapter.close()
 
     def _environment(self, url: str) -> dict[str, Any]:
         """Proxies, ``verify`` and ``cert`` from the environment for a URL, read once per host."""
@@ -319,7 +368,7 @@ class HttpClient:
         key = f"{parts.scheme}://{parts.netloc}"
         cached = self._env_cache.get(key)
         if cached is None:
-            with self._env_lock:
+            with self._lock:
                 probe = requests.Session()
                 try:
                     found = probe.merge_environment_settings(key + "/", {}, None, None, None)
@@ -329,152 +378,141 @@ class HttpClient:
                 self._env_cache[key] = cached
         return cached
 
-    def close(self) -> None:
-        """Close the session if volcspeech created it."""
-        if self._owns_session:
-            self.session.close()
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with self._lock:
+            self._in_flight += 1
+            if self._owns_session and self._in_flight > self._pool_maxsize:
+                # Every thread using the client at once keeps its connection.
+                self._grow(max(self._in_flight, 2 * self._pool_maxsize))
+        try:
+            return self._send(request)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
-    def _should_retry(self, exc: BaseException) -> bool:
-        if isinstance(exc, _NotRetried):
-            return False
-        if not isinstance(exc, errors.VolcSpeechError):
-            logger.debug("not retrying: unexpected %s", type(exc).__name__)
-            return False
-        if not exc.retryable:
-            logger.debug("not retrying: %s is not retryable", type(exc).__name__)
-            return False
-        return True
-
-    def _wait(self, state: _t.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        ceiling = self.retry.backoff_ceiling(state.attempt_number)
-        wait = random.uniform(0, ceiling)  # full jitter
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            wait = max(wait, min(float(retry_after), MAX_RETRY_AFTER))
-        return wait
-
-    def call(
-        self,
-        build: Callable[[], RequestSpec],
-        handle: Callable[[requests.Response], T],
-        *,
-        request_id: str | None = None,
-        timeout: Timeout | None = None,
-        can_replay: Callable[[], bool] = lambda: True,
-        operation: str = "request",
-    ) -> T:
-        """Run ``build`` → send → ``handle`` with retries.
-
-        Args:
-            build: makes the request for one attempt; called again for each retry.
-            handle: reads the answer; returns the result or raises an
-                :class:`~volcspeech.errors.APIError` whose ``retryable`` decides.
-            request_id: our request id, for logs and transport errors.
-            timeout: this call's timeouts (the client's by default).
-            can_replay: whether the body can be produced again for a retry.
-            operation: a short name for log lines.
-
-        Returns:
-            What ``handle`` returns.
-
-        Raises:
-            VolcSpeechError: the last error; never a ``requests`` or ``tenacity`` one.
-        """
-        per_attempt = timeout or self.timeout
-        policy = self.retry
-        started = time.monotonic()
-
-        def attempt() -> T:
-            spec = build()
-            headers = {"User-Agent": self._user_agent, **spec.headers}
-            t0 = time.monotonic()
-            response: requests.Response | None = None
+    def _send(self, request: HttpRequest) -> HttpResponse:
+        t0 = time.monotonic()
+        timeout = request.timeout
+        connect, read = timeout.connect, timeout.read
+        attempt = _Attempt()
+        if request.deadline is not None:
+            remaining = request.deadline - t0
+            if remaining <= 0:
+                raise _deadline(request, None)
+            connect, read = min(connect, remaining), min(read, remaining)
+            _watchdog.arm(request.deadline, attempt)
+        headers = {"User-Agent": self._user_agent, "Accept-Encoding": _ACCEPT_ENCODING}
+        headers.update(request.headers)
+        body: Any = request.body if len(request.body) else None
+        response: requests.Response | None = None
+        _current.attempt = attempt
+        try:
             try:
                 response = self.session.request(
-                    spec.method,
-                    spec.url,
-                    params=spec.params,
-                    data=spec.body,
+                    request.method,
+                    request.url,
+                    data=body,
                     headers=headers,
-                    timeout=(per_attempt.connect, per_attempt.read),
+                    timeout=(connect, read),
                     allow_redirects=False,
-                    # The body is read by ``handle``: a body that breaks off
-                    # then still has its headers (and log id) at hand.
+                    # The body is read below, with a cap: a body that breaks
+                    # off then still has its headers (and log id) at hand.
                     stream=True,
-                    **self._environment(spec.url),
+                    **self._environment(request.url),
                 )
-                try:
-                    result = handle(response)
-                finally:
-                    logger.debug(
-                        "%s %s -> HTTP %s in %.3fs request_id=%s log_id=%s",
-                        operation,
-                        spec.method,
-                        response.status_code,
-                        time.monotonic() - t0,
-                        request_id,
-                        response.headers.get("X-Tt-Logid"),
-                    )
+                content = self._read_body(response, request, attempt)
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                log_id = _log_id(response, request)
+                if attempt.expired:
+                    raise _deadline(request, log_id) from None
+                raise _translate(exc, request, log_id) from None
+            finally:
+                if response is not None:
                     response.close()
-            except requests.RequestException as exc:
-                # Headers may have arrived before the body broke off: keep the log id.
-                log_id = response.headers.get("X-Tt-Logid") if response is not None else None
-                err = _translate(exc, request_id, log_id)
-                logger.debug("%s failed after %.3fs: %s", operation, time.monotonic() - t0, err)
-                raise err from None
-            return result
-
-        def before_sleep(state: _t.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            logger.debug(
-                "retrying %s in %.2fs (attempt %d of %d, %.1fs elapsed) request_id=%s after %s: %s",
-                operation,
-                state.upcoming_sleep,
-                state.attempt_number + 1,
-                policy.attempts,
-                time.monotonic() - started,
-                request_id,
-                type(exc).__name__,
-                exc,
-            )
-
-        def retry_predicate(exc: BaseException) -> bool:
-            if not self._should_retry(exc):
-                return False
-            if not can_replay():
-                assert isinstance(exc, errors.VolcSpeechError)
-                logger.debug("not retrying %s: the request body cannot be replayed", operation)
-                raise _NotRetried(
-                    _with_reason(
-                        exc,
-                        " (not retried: the audio came from a non-seekable stream that cannot "
-                        "be sent again; pass a path, bytes or a seekable file to get retries)",
-                    )
-                )
-            return True
-
-        retrying = _t.Retrying(
-            stop=(
-                _t.stop_after_attempt(policy.attempts) | _t.stop_before_delay(policy.total_timeout)
-            ),
-            wait=self._wait,
-            retry=_t.retry_if_exception(retry_predicate),
-            sleep=_sleep,
-            before_sleep=before_sleep,
-            reraise=True,
+        finally:
+            _current.attempt = None
+            attempt.cancelled = True
+        assert response is not None
+        return HttpResponse(
+            status=response.status_code,
+            headers=Headers(response.headers.items()),
+            body=content,
+            elapsed=time.monotonic() - t0,
         )
-        try:
-            return retrying(attempt)
-        except _NotRetried as wrapped:
-            raise wrapped.error from None
-        except errors.VolcSpeechError as exc:
-            if exc.retryable and self._should_retry(exc):
-                logger.debug(
-                    "giving up %s after %.1fs request_id=%s: %s",
-                    operation,
-                    time.monotonic() - started,
-                    request_id,
-                    exc,
+
+    def _read_body(
+        self, response: requests.Response, request: HttpRequest, attempt: _Attempt
+    ) -> bytes:
+        headers = response.headers
+        cap = request.max_answer_bytes
+        encoding = (headers.get("Content-Encoding") or "identity").strip().lower()
+        decoder = None if encoding == "identity" else _Decoder(encoding)
+        if decoder is not None and encoding not in ("gzip", "x-gzip", "deflate"):
+            raise _protocol(request, response, f"an answer in Content-Encoding {encoding!r}")
+        expected = _content_length(headers)
+        parts: list[bytes] = []
+        received = produced = 0
+        raw = response.raw
+        while True:
+            if request.deadline is not None and time.monotonic() >= request.deadline:
+                attempt.expired = True
+                raise _deadline(request, _log_id(response, request))
+            data = raw.read(_READ_CHUNK, decode_content=False)
+            if not data:
+                break
+            received += len(data)
+            if decoder is None:
+                chunks = [data]
+            else:
+                try:
+                    chunks = decoder.feed(data, cap - produced)
+                except zlib.error:
+                    raise _protocol(request, response, f"a corrupt {encoding} answer") from None
+            for chunk in chunks:
+                produced += len(chunk)
+                parts.append(chunk)
+            if produced > cap or received > cap:
+                raise _protocol(
+                    request,
+                    response,
+                    f"an answer larger than max_answer_bytes ({cap} bytes) "
+                    "(counted after decompression)",
                 )
-            raise
+        if expected is not None and received != expected:
+            raise errors.TransportError(
+                f"the answer was cut off after {received} of {expected} bytes",
+                request_id=request.request_id,
+                log_id=_log_id(response, request),
+            )
+        return b"".join(parts)
+
+
+def _content_length(headers: Any) -> int | None:
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        return None
+    raw = headers.get("Content-Length")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _log_id(response: requests.Response | None, request: HttpRequest) -> str | None:
+    if response is None or request.log_id_header is None:
+        return None
+    return response.headers.get(request.log_id_header) or None
+
+
+def _deadline(request: HttpRequest, log_id: str | None) -> errors.TimeoutError:
+    return errors.TimeoutError(
+        "the call's deadline passed", request_id=request.request_id, log_id=log_id
+    )
+
+
+def _protocol(request: HttpRequest, response: requests.Response, what: str) -> errors.ProtocolError:
+    return errors.ProtocolError(
+        f"volcspeech does not read {what}",
+        http_status=response.status_code,
+        request_id=request.request_id,
+        log_id=_log_id(response, request),
+    )

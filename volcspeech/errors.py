@@ -1,12 +1,13 @@
 """Every error volcspeech raises.
 
-Callers only ever see these: exceptions from ``requests``, ``urllib3`` and
-``tenacity`` are translated at one boundary (``volcspeech._http``).
+Callers only ever see these: exceptions from ``requests`` and ``urllib3`` are
+translated at one boundary (``volcspeech._http``).
 
 The tree::
 
     VolcSpeechError
     ├── ConfigurationError          (also ValueError) missing/invalid client setup
+    │   └── ClientClosedError       a call on a client after ``close()``
     ├── ValidationError             (also ValueError) a bad request value, before any traffic
     │   └── InvalidAudioError       audio that cannot be sent (format, size, duration, empty)
     ├── CallbackError               an RTC callback that must not be trusted
@@ -51,6 +52,7 @@ __all__ = [
     "CallbackError",
     "CallbackFormatError",
     "CallbackSignatureError",
+    "ClientClosedError",
     "ConfigurationError",
     "EmptyAudioError",
     "InvalidAccessKeyError",
@@ -84,6 +86,10 @@ class VolcSpeechError(Exception):
 
 class ConfigurationError(VolcSpeechError, ValueError):
     """The client is missing or has invalid configuration (credentials, endpoint)."""
+
+
+class ClientClosedError(ConfigurationError):
+    """A call on a client after its :meth:`close` (or the end of its ``with`` block)."""
 
 
 class ValidationError(VolcSpeechError, ValueError):
@@ -147,20 +153,26 @@ class TransportError(VolcSpeechError):
 
     @property
     def retryable(self) -> bool:
-        """Transport failures are transient: always worth another attempt."""
-        return True
+        """Transport failures are transient: worth another attempt unless built otherwise."""
+        return self._retryable
 
     def __init__(
-        self, message: str, *, request_id: str | None = None, log_id: str | None = None
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        log_id: str | None = None,
+        retryable: bool = True,
     ) -> None:
         super().__init__(message)
         self.request_id = request_id
         self.log_id = log_id
+        self._retryable = retryable
 
     def __reduce__(self) -> Any:
         return (
             _rebuild_transport,
-            (type(self), super().__str__(), self.request_id, self.log_id),
+            (type(self), super().__str__(), self.request_id, self.log_id, self._retryable),
         )
 
     def __str__(self) -> str:
@@ -172,9 +184,13 @@ class TransportError(VolcSpeechError):
 
 
 def _rebuild_transport(
-    cls: type[TransportError], message: str, request_id: str | None, log_id: str | None = None
+    cls: type[TransportError],
+    message: str,
+    request_id: str | None,
+    log_id: str | None = None,
+    retryable: bool = True,
 ) -> TransportError:
-    return cls(message, request_id=request_id, log_id=log_id)
+    return cls(message, request_id=request_id, log_id=log_id, retryable=retryable)
 
 
 class TimeoutError(TransportError, builtins.TimeoutError):

@@ -4,38 +4,41 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import json
 import re
 import sys
 import threading
-import urllib.parse
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import IO, Any, Callable, Union
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
-import requests
-import requests.adapters
 
-from .. import _http
+from .._base_client import BaseClient, TimeoutLike, check_base_url, display_url
+from .._retry import RetryPolicy
+from .._transport import Transport
 from ..credentials import SpeechCredentials, resolve_speech_credentials
 from ..errors import ConfigurationError, ValidationError
-from ._audio import (
-    LARGE_INLINE_BYTES,
-    AudioInput,
-    LargeInlineAudioWarning,
-    PreparedAudio,
-    StreamedBody,
-    prepare_audio,
-)
+from ._audio import LARGE_INLINE_BYTES, AudioInput, LargeInlineAudioWarning, prepare_audio
+from ._flash import FLASH_PATH, LOG_ID_HEADER, build_recognize, read_recognize
 from ._options import RecognitionOptions
-from ._results import Transcript, read_answer
+from ._results import Transcript
 
-__all__ = ["DEFAULT_ENDPOINT", "DEFAULT_RESOURCE_ID", "AsrClient", "BatchResult"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .._http import Session
 
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_ENDPOINT",
+    "DEFAULT_RESOURCE_ID",
+    "AsrClient",
+    "BatchResult",
+]
+
+#: The speech service's base URL; each operation adds its path.
+DEFAULT_BASE_URL = "https://openspeech.bytedance.com"
 #: The flash recognition endpoint.
-DEFAULT_ENDPOINT = "https://openspeech.bytedance.com/api/v3/auc/bigmodel/recognize/flash"
+DEFAULT_ENDPOINT = DEFAULT_BASE_URL + FLASH_PATH
 #: The resource id of the flash API (``X-Api-Resource-Id``).
 DEFAULT_RESOURCE_ID = "volc.bigasr.auc_turbo"
 #: Parallel recognitions of :meth:`AsrClient.recognize_many` by default.
@@ -43,10 +46,6 @@ DEFAULT_MAX_WORKERS = 8
 
 _DEFAULT_OPTIONS = RecognitionOptions()
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]{1,256}$")
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @attrs.frozen
@@ -102,26 +101,30 @@ class _Progress:
             self._stream.flush()
 
 
-def _check_endpoint(endpoint: Any) -> str:
-    if not isinstance(endpoint, str):
-        raise ConfigurationError(f"endpoint must be a string URL, got {type(endpoint).__name__}")
-    parts = urllib.parse.urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"endpoint must be an http:// or https:// URL, got {endpoint!r}")
-    return endpoint
+def _base_of(endpoint: str) -> str:
+    """The base URL of a flash endpoint: without the flash path when it ends with it."""
+    if endpoint.rstrip("/").endswith(FLASH_PATH):
+        return endpoint.rstrip("/")[: -len(FLASH_PATH)]
+    scheme, _, rest = endpoint.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-class AsrClient:
+class AsrClient(BaseClient):
     """A client of the flash recorded-file recognition API.
 
-    Safe to share across threads; one pooled HTTP session serves them all.
-    Use it as a context manager or call :meth:`close`.
+    Safe to share across threads; one pooled HTTP session serves them all
+    (its pool grows to the number of threads using the client at once).
+    Use it as a context manager or call :meth:`close`; a closed client raises
+    :class:`~volcspeech.errors.ClientClosedError`.
 
     Args:
         app_key: the console APP ID (old console); with ``access_key``.
         access_key: the console access token (old console).
         api_key: the new console's API key (replaces the pair).
-        endpoint: the flash API URL (an emulator's, in tests).
+        endpoint: the flash API URL (an emulator's, in tests); by default
+            ``base_url`` plus the flash path.
+        base_url: the service's base URL, to which each operation adds its
+            path; by default derived from ``endpoint`` or the vendor's.
         resource_id: the ``X-Api-Resource-Id`` header.
         timeout: per-attempt timeouts: seconds, a ``(connect, read)`` pair or a
             :class:`~volcspeech.Timeout`; 10 s connect and 120 s read by default.
@@ -134,6 +137,14 @@ class AsrClient:
             least the number of threads sharing the client.
         uid: ``user.uid`` in the request body; the APP ID (or ``"volcspeech"``)
             by default.
+        deadline: seconds one call may take in all (every attempt, upload,
+            answer and wait); 600 by default. No call outlives it.
+        max_answer_bytes: the largest answer read, counted after
+            decompression; 32 MiB by default. A larger one is a
+            :class:`~volcspeech.errors.ProtocolError`.
+        transport: any callable ``HttpRequest -> HttpResponse`` that makes one
+            attempt (e.g. ``volcspeech.testing.MockTransport``), instead of
+            ``requests``; not with ``session``.
 
     Credentials not given here are read from ``VOLCSPEECH_API_KEY``, or
     ``VOLCSPEECH_APP_KEY`` with ``VOLCSPEECH_ACCESS_KEY``.
@@ -149,78 +160,74 @@ class AsrClient:
         access_key: str | None = None,
         *,
         api_key: str | None = None,
-        endpoint: str = DEFAULT_ENDPOINT,
+        endpoint: str | None = None,
         resource_id: str = DEFAULT_RESOURCE_ID,
-        timeout: Union[_http.Timeout, float, tuple[float, float], None] = None,
+        timeout: TimeoutLike = None,
         max_retries: int | None = None,
-        retry: _http.RetryPolicy | None = None,
-        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        session: Session | None = None,
         uid: str | None = None,
+        base_url: str | None = None,
+        deadline: float | None = None,
+        max_answer_bytes: int | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self._credentials: SpeechCredentials = resolve_speech_credentials(
             app_key, access_key, api_key
         )
-        self.endpoint = _check_endpoint(endpoint)
+        if base_url is not None:
+            base_url = check_base_url(base_url, "base_url").rstrip("/")
+        if endpoint is not None:
+            self.endpoint = check_base_url(endpoint, "endpoint")
+        else:
+            self.endpoint = (base_url or DEFAULT_BASE_URL) + FLASH_PATH
+        self.base_url = base_url if base_url is not None else _base_of(self.endpoint)
         if not isinstance(resource_id, str) or not _HEADER_SAFE.match(resource_id):
             raise ConfigurationError(f"resource_id must be a non-empty token, got {resource_id!r}")
         self.resource_id = resource_id
         if uid is not None and (not isinstance(uid, str) or not uid):
             raise ConfigurationError(f"uid must be a non-empty string, got {uid!r}")
         self.uid = uid if uid is not None else self._credentials.uid
-        self._timeout = _http.Timeout.coerce(timeout)
-        self._pool_maxsize = _http.DEFAULT_POOL_MAXSIZE
-        self._owns_session = session is None
-        self._http = _http.HttpClient(
+        super().__init__(
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            deadline=deadline,
+            max_answer_bytes=max_answer_bytes,
             session=session,
-            timeout=self._timeout,
-            retry=_http.RetryPolicy.resolve(max_retries, retry),
-            pool_maxsize=self._pool_maxsize,
+            transport=transport,
         )
         # Explicit keys are not kept for pickling: a pickled client carries no
         # secret and reads credentials from the environment where it lands.
         self._pickle_state = {
             "endpoint": self.endpoint,
+            "base_url": base_url,
             "resource_id": resource_id,
             "timeout": self._timeout,
             "max_retries": max_retries,
             "retry": retry,
             "uid": uid,
+            "deadline": deadline,
+            "max_answer_bytes": max_answer_bytes,
         }
         self._lock = threading.Lock()
         self._warned_large = False
 
-    # --- lifecycle -------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the HTTP session (if volcspeech created it)."""
-        self._http.close()
-
-    def __enter__(self) -> AsrClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    log_id_header = LOG_ID_HEADER
 
     def __repr__(self) -> str:
         kind = "api_key" if self._credentials.api_key else "app_key+access_key"
         return (
-            f"AsrClient(endpoint={self.endpoint!r}, resource_id={self.resource_id!r}, "
-            f"credentials={kind})"
+            f"AsrClient(endpoint={display_url(self.endpoint)!r}, "
+            f"resource_id={self.resource_id!r}, credentials={kind})"
         )
 
     def __reduce__(self) -> Any:
         return (_rebuild_client, (self._pickle_state,))
 
-    # --- requests --------------------------------------------------------------
-
-    def _headers(self, request_id: str) -> dict[str, str]:
-        return {
-            **self._credentials.headers(),
-            "X-Api-Resource-Id": self.resource_id,
-            "X-Api-Request-Id": request_id,
-            "X-Api-Sequence": "-1",
-            "Content-Type": "application/json",
-        }
+    def _url(self, path: str) -> str:
+        """The URL of an operation: the base URL plus its path."""
+        return self.base_url + path
 
     def _warn_large(self, size: int) -> None:
         with self._lock:
@@ -235,27 +242,14 @@ class AsrClient:
             stacklevel=3,
         )
 
-    def _body(self, prepared: PreparedAudio, options: RecognitionOptions) -> Callable[[], Any]:
-        user = {"uid": self.uid}
-        request = options.to_request_dict()
-        source = prepared.source
-        if source is None:
-            small = _dumps({"user": user, "audio": prepared.fields, "request": request})
-            return lambda: small
-        fields = _dumps(prepared.fields)[1:-1]
-        prefix = b'{"user":' + _dumps(user) + b',"audio":{' + fields + (b"," if fields else b"")
-        prefix += b'"data":"'
-        suffix = b'"},"request":' + _dumps(request) + b"}"
-        # A new body per attempt: each iteration reads the source from its start.
-        return lambda: StreamedBody(prefix, source, suffix)
-
     def recognize(
         self,
         audio: AudioInput,
         *,
         options: RecognitionOptions | None = None,
         request_id: str | None = None,
-        timeout: Union[_http.Timeout, float, tuple[float, float], None] = None,
+        timeout: TimeoutLike = None,
+        deadline: float | None = None,
     ) -> Transcript:
         """Recognize one audio file.
 
@@ -268,6 +262,7 @@ class AsrClient:
                 filled in from the audio's bytes when unset.
             request_id: the ``X-Api-Request-Id``; a fresh UUID4 by default.
             timeout: this call's per-attempt timeouts (the client's by default).
+            deadline: this call's total time limit in seconds (the client's by default).
 
         Returns:
             The transcript; ``silent=True`` with no text for all-silent audio.
@@ -277,8 +272,11 @@ class AsrClient:
             ValidationError: a bad ``options`` or ``request_id``.
             APIError: the service refused or failed (after retries for
                 transient errors); carries ``code``, ``message``, ``log_id``.
-            TransportError: no answer (after retries).
+            TransportError: no answer (after retries);
+                :class:`~volcspeech.errors.TimeoutError` past the deadline.
+            ClientClosedError: the client is closed.
         """
+        self._check_open()
         if options is None:
             options = _DEFAULT_OPTIONS
         elif not isinstance(options, RecognitionOptions):
@@ -292,22 +290,27 @@ class AsrClient:
                 "request_id must be 1-256 printable ASCII characters without spaces",
                 field="request_id",
             )
-        call_timeout = None if timeout is None else _http.Timeout.coerce(timeout)
+        settings = self._settings(timeout, deadline)
         prepared = prepare_audio(audio, options.to_audio_dict())
         try:
             if prepared.source is not None and prepared.source.size > LARGE_INLINE_BYTES:
                 self._warn_large(prepared.source.size)
-            body = self._body(prepared, options)
-            url, headers, rid = self.endpoint, self._headers(request_id), request_id
-
-            def build() -> _http.RequestSpec:
-                return _http.RequestSpec("POST", url, headers=headers, body=body())
-
-            return self._http.call(
-                build,
-                lambda response: read_answer(response, rid),
+            request = build_recognize(
+                url=self.endpoint,
+                auth_headers=self._credentials.headers(),
+                resource_id=self.resource_id,
+                request_id=request_id,
+                uid=self.uid,
+                audio=prepared,
+                options=options,
+            )
+            rid = request_id
+            # The body streams the source from its start each time it is sent.
+            return self._send(
+                lambda: request,
+                lambda response: read_recognize(response, rid),
+                settings=settings,
                 request_id=rid,
-                timeout=call_timeout,
                 operation="asr.recognize",
             )
         finally:
@@ -315,20 +318,6 @@ class AsrClient:
                 prepared.source.close()
 
     # --- batches ---------------------------------------------------------------
-
-    def _ensure_pool(self, size: int) -> None:
-        """Grow the connection pool of a session volcspeech made to ``size``."""
-        if not self._owns_session:
-            return
-        with self._lock:
-            if size <= self._pool_maxsize:
-                return
-            adapter = requests.adapters.HTTPAdapter(
-                pool_connections=4, pool_maxsize=size, max_retries=0
-            )
-            self._http.session.mount("https://", adapter)
-            self._http.session.mount("http://", adapter)
-            self._pool_maxsize = size
 
     def recognize_many(
         self,
@@ -369,6 +358,7 @@ class AsrClient:
             raise ValidationError(
                 f"options must be RecognitionOptions, got {type(options).__name__}"
             )
+        self._check_open()
         return self._batch(items, options, max_workers, executor, progress)
 
     def _batch(

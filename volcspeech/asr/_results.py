@@ -1,4 +1,4 @@
-"""Recognition results, and reading the service's answer into them or into an error.
+"""Recognition results: the transcript, its utterances and words.
 
 A success body looks like (vendor doc, flash API)::
 
@@ -14,15 +14,12 @@ The status is in the ``X-Api-Status-Code`` header, the message in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-import requests
 
 from .. import errors
-from .._http import parse_retry_after
 from .._subtitles import Cue, cues_from_utterances, format_srt, format_vtt
 
 __all__ = [
@@ -31,7 +28,6 @@ __all__ = [
     "Transcript",
     "Utterance",
     "Word",
-    "read_answer",
 ]
 
 #: ``X-Api-Status-Code`` of a recognized file.
@@ -314,112 +310,3 @@ def _parse(
         additions=additions,
         raw=body,
     )
-
-
-# --- answers ---------------------------------------------------------------------
-
-
-def _header_text(value: str | None) -> str | None:
-    """Header values arrive decoded as latin-1; the service's messages are UTF-8."""
-    if value is None:
-        return None
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return value
-
-
-def _json_body(response: requests.Response) -> Any:
-    content = response.content
-    if not content or not content.strip():
-        return None
-    try:
-        return json.loads(content)
-    except RecursionError:
-        # Nested deeper than json can parse: as unreadable as malformed JSON.
-        raise ValueError("the body's JSON is nested too deeply") from None
-
-
-def read_answer(response: requests.Response, request_id: str) -> Transcript:
-    """Turn the service's answer into a :class:`Transcript` or raise its error.
-
-    Args:
-        response: the HTTP answer.
-        request_id: the ``X-Api-Request-Id`` sent.
-
-    Returns:
-        The transcript (``silent=True`` and empty for status 20000003).
-
-    Raises:
-        APIError: the typed error for the status code (``retryable`` for
-            55000031 and 550xxxx), :class:`~volcspeech.errors.AuthenticationError`
-            for HTTP 401/403, :class:`~volcspeech.errors.ProtocolError` for an
-            answer without a readable status or body.
-    """
-    http_status = response.status_code
-    headers = response.headers
-    log_id = headers.get("X-Tt-Logid") or None
-    message = _header_text(headers.get("X-Api-Message"))
-    raw_code = headers.get("X-Api-Status-Code")
-    ids: dict[str, Any] = {"http_status": http_status, "request_id": request_id, "log_id": log_id}
-
-    code: int | None = None
-    if raw_code is not None:
-        try:
-            code = int(raw_code.strip())
-        except ValueError:
-            raise errors.ProtocolError(
-                f"unreadable X-Api-Status-Code header {raw_code[:40]!r}", **ids
-            ) from None
-    elif http_status < 400:
-        raise errors.ProtocolError(
-            f"the answer (HTTP {http_status}) has no X-Api-Status-Code header", **ids
-        )
-
-    if code in (STATUS_OK, STATUS_SILENT) and http_status < 400:
-        silent = code == STATUS_SILENT
-        try:
-            body = _json_body(response)
-        except ValueError:
-            if silent:
-                body = None
-            else:
-                raise errors.ProtocolError(
-                    "the answer's body is not JSON", code=code, **ids
-                ) from None
-        if body is None:
-            if not silent:
-                raise errors.ProtocolError("the answer has an empty body", code=code, **ids)
-            return Transcript(log_id=log_id, request_id=request_id, silent=True)
-        try:
-            transcript = Transcript.from_dict(
-                body, log_id=log_id, request_id=request_id, silent=silent
-            )
-        except errors.ProtocolError as exc:
-            exc.http_status = http_status  # from_dict does not know the answer's status
-            raise
-        if silent:
-            # Whatever text came with it, a silent answer means "no speech".
-            transcript = attrs.evolve(transcript, text="", utterances=())
-        return transcript
-
-    try:
-        body = _json_body(response)
-    except ValueError:
-        body = None
-    # 401/403 map to AuthenticationError whatever the (undocumented) code.
-    cls = errors.asr_error_class(code, http_status)
-    if not message:
-        message = (
-            f"unexpected status code {code}"
-            if code is not None
-            else f"HTTP {http_status} without X-Api-Status-Code"
-        )
-    error = cls(
-        message,
-        code=code if code is not None else http_status,
-        body=body,
-        retry_after=parse_retry_after(headers.get("Retry-After")),
-        **ids,
-    )
-    raise error

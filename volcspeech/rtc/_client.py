@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import uuid
 from collections.abc import Mapping
-from typing import Any, Union
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-import attrs
-import requests
-
-from .. import _http
-from .._signing import canonical_query, sign
+from .._base_client import BaseClient, TimeoutLike
+from .._messages import HttpRequest, HttpResponse
+from .._retry import RetryPolicy
+from .._transport import Transport
 from ..credentials import CredentialProvider, resolve_openapi_provider
-from ..errors import ConfigurationError, ProtocolError, ValidationError, rtc_error_class
+from ..errors import ConfigurationError, ValidationError
 from ._models import (
     SegmentTask,
     StartSegmentRequest,
@@ -23,73 +20,36 @@ from ._models import (
     UpdateSegmentRequest,
     check_task_key,
 )
+from ._operations import (
+    ALREADY_STARTED_MARK,
+    API_VERSION,
+    RtcEndpoint,
+    SegmentResult,
+    build_get_segment_task,
+    build_start_segment,
+    build_stop_segment,
+    build_update_segment,
+    read_segment_result,
+    read_segment_task,
+)
 from ._ratelimit import RateLimiter
 
-__all__ = ["API_VERSION", "REGION_ENDPOINTS", "RtcClient", "SegmentResult"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .._http import Session
+    from ..credentials import OpenApiCredentials
 
-#: The OpenAPI version of the segmentation actions.
-API_VERSION = "2023-11-01"
-#: The signing service name.
-SERVICE = "rtc"
+__all__ = ["ALREADY_STARTED_MARK", "API_VERSION", "REGION_ENDPOINTS", "RtcClient", "SegmentResult"]
+
+T = TypeVar("T")
+
 #: Known regions and their endpoints (vendor doc 6369/67269 and the RTC endpoint list).
 REGION_ENDPOINTS: Mapping[str, str] = {
     "cn-north-1": "https://rtc.volcengineapi.com",
     "ap-singapore-1": "https://open-ap-singapore-1.volcengineapi.com",
 }
-#: The ``Result`` text of a repeated ``StartSegment`` for a running task (vendor doc 6348/1188212).
-ALREADY_STARTED_MARK = "has been started"
-
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-
-TimeoutLike = Union[_http.Timeout, float, tuple[float, float], None]
 
 
-@attrs.frozen
-class SegmentResult:
-    """The answer to ``StartSegment``, ``UpdateSegment`` or ``StopSegment``.
-
-    Attributes:
-        action: the action that was called.
-        result: ``Result`` as received: ``"ok"``, or a message such as the one a
-            repeated ``StartSegment`` for a running task gets.
-        request_id: ``ResponseMetadata.RequestId``; quote it to support.
-        raw: the whole response body.
-    """
-
-    action: str
-    result: Any
-    request_id: str | None
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """Whether ``Result`` is exactly ``"ok"``."""
-        return bool(self.result == "ok")
-
-    @property
-    def already_running(self) -> bool:
-        """Whether the service said the task was already started (a repeated ``StartSegment``)."""
-        return isinstance(self.result, str) and ALREADY_STARTED_MARK in self.result
-
-
-def _endpoint_parts(endpoint: str) -> tuple[str, str, str]:
-    """Split an endpoint URL into (scheme://netloc, Host header, path), validating it."""
-    if not isinstance(endpoint, str) or not endpoint:
-        raise ConfigurationError("endpoint must be a URL such as https://rtc.volcengineapi.com")
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            f"endpoint must be an http(s) URL with a host, got {endpoint[:100]!r}"
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ConfigurationError("endpoint must not contain a user name or password")
-    if parts.query or parts.fragment:
-        raise ConfigurationError("endpoint must not contain a query or fragment")
-    netloc = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{netloc}", netloc, parts.path or "/"
-
-
-class RtcClient:
+class RtcClient(BaseClient):
     """Client of the RTC audio segmentation OpenAPI (``StartSegment`` and its siblings).
 
     Every attempt is signed afresh (V4, service ``rtc``) with credentials from
@@ -97,6 +57,8 @@ class RtcClient:
     ``InternalError*``, HTTP 429 and 5xx, connection errors) are retried with
     backoff; a client-side limiter keeps each action under its documented QPS.
     A client is safe to share between threads; the rate limits are per client.
+    Use it as a context manager or call :meth:`close`; a closed client raises
+    :class:`~volcspeech.errors.ClientClosedError`.
 
     Args:
         access_key_id: the OpenAPI access key id (else ``$VOLCENGINE_ACCESS_KEY``).
@@ -118,6 +80,13 @@ class RtcClient:
             :class:`~volcspeech.rtc.RateLimiter`. Defaults: 60
             StartSegment, 150 UpdateSegment, 60 GetSegmentTask, 60 StopSegment
             (the last is not documented; 60 is an assumption).
+        deadline: seconds one call may take in all (every attempt and wait);
+            600 by default.
+        max_answer_bytes: the largest answer read (after decompression); 32 MiB
+            by default.
+        transport: any callable ``HttpRequest -> HttpResponse`` that makes one
+            attempt (e.g. ``volcspeech.testing.MockTransport``), instead of
+            ``requests``; not with ``session``.
 
     Raises:
         ConfigurationError: no credentials, an unknown region without
@@ -135,9 +104,12 @@ class RtcClient:
         endpoint: str | None = None,
         timeout: TimeoutLike = None,
         max_retries: int | None = None,
-        retry: _http.RetryPolicy | None = None,
-        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        session: Session | None = None,
         rate_limits: Mapping[str, int | None] | RateLimiter | None = None,
+        deadline: float | None = None,
+        max_answer_bytes: int | None = None,
+        transport: Transport | None = None,
     ) -> None:
         if not isinstance(region, str) or not region:
             raise ConfigurationError("region must be a non-empty string such as 'cn-north-1'")
@@ -150,31 +122,23 @@ class RtcClient:
             endpoint = REGION_ENDPOINTS[region]
         self.region = region
         self.endpoint = endpoint
-        self._base, self._host, self._path = _endpoint_parts(endpoint)
+        self._endpoint = RtcEndpoint.parse(endpoint, region)
         self._provider = resolve_openapi_provider(
             access_key_id, secret_access_key, session_token, credentials
         )
-        self._http = _http.HttpClient(
+        super().__init__(
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            deadline=deadline,
+            max_answer_bytes=max_answer_bytes,
             session=session,
-            timeout=_http.Timeout.coerce(timeout),
-            retry=_http.RetryPolicy.resolve(max_retries, retry),
+            transport=transport,
         )
         if isinstance(rate_limits, RateLimiter):
             self._limiter = rate_limits
         else:
             self._limiter = RateLimiter(rate_limits)
-
-    # --- lifecycle ---------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the HTTP session if the client created it."""
-        self._http.close()
-
-    def __enter__(self) -> RtcClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (
@@ -190,7 +154,11 @@ class RtcClient:
     # --- actions -------------------------------------------------------------------
 
     def start_segment(
-        self, request: StartSegmentRequest, *, timeout: TimeoutLike = None
+        self,
+        request: StartSegmentRequest,
+        *,
+        timeout: TimeoutLike = None,
+        deadline: float | None = None,
     ) -> SegmentResult:
         """Start segmenting a room's audio (``StartSegment``).
 
@@ -200,6 +168,7 @@ class RtcClient:
         Args:
             request: the validated request.
             timeout: this call's per-attempt timeouts.
+            deadline: this call's total time limit in seconds (the client's by default).
 
         Returns:
             The result with the service's request id.
@@ -210,16 +179,21 @@ class RtcClient:
             TransportError: no answer after the retries.
         """
         _expect(request, StartSegmentRequest, "start_segment")
-        return self._post("StartSegment", request.to_dict(), timeout)
+        return self._call("StartSegment", build_start_segment, request, timeout, deadline)
 
     def update_segment(
-        self, request: UpdateSegmentRequest, *, timeout: TimeoutLike = None
+        self,
+        request: UpdateSegmentRequest,
+        *,
+        timeout: TimeoutLike = None,
+        deadline: float | None = None,
     ) -> SegmentResult:
         """Change a running task's duration, handle or identifier (``UpdateSegment``).
 
         Args:
             request: the validated request.
             timeout: this call's per-attempt timeouts.
+            deadline: this call's total time limit in seconds (the client's by default).
 
         Raises:
             ValidationError: ``request`` is not an :class:`UpdateSegmentRequest`.
@@ -227,16 +201,21 @@ class RtcClient:
             TransportError: no answer after the retries.
         """
         _expect(request, UpdateSegmentRequest, "update_segment")
-        return self._post("UpdateSegment", request.to_dict(), timeout)
+        return self._call("UpdateSegment", build_update_segment, request, timeout, deadline)
 
     def stop_segment(
-        self, request: StopSegmentRequest, *, timeout: TimeoutLike = None
+        self,
+        request: StopSegmentRequest,
+        *,
+        timeout: TimeoutLike = None,
+        deadline: float | None = None,
     ) -> SegmentResult:
         """Stop a task (``StopSegment``).
 
         Args:
             request: the validated request.
             timeout: this call's per-attempt timeouts.
+            deadline: this call's total time limit in seconds (the client's by default).
 
         Raises:
             ValidationError: ``request`` is not a :class:`StopSegmentRequest`.
@@ -244,10 +223,16 @@ class RtcClient:
             TransportError: no answer after the retries.
         """
         _expect(request, StopSegmentRequest, "stop_segment")
-        return self._post("StopSegment", request.to_dict(), timeout)
+        return self._call("StopSegment", build_stop_segment, request, timeout, deadline)
 
     def get_segment_task(
-        self, app_id: str, room_id: str, task_id: str, *, timeout: TimeoutLike = None
+        self,
+        app_id: str,
+        room_id: str,
+        task_id: str,
+        *,
+        timeout: TimeoutLike = None,
+        deadline: float | None = None,
     ) -> SegmentTask:
         """Look up a task of the last 72 hours (``GetSegmentTask``, a GET with a query).
 
@@ -256,6 +241,7 @@ class RtcClient:
             room_id: the room.
             task_id: the task.
             timeout: this call's per-attempt timeouts.
+            deadline: this call's total time limit in seconds (the client's by default).
 
         Returns:
             The task, with the answer's ``request_id``.
@@ -267,69 +253,54 @@ class RtcClient:
             TransportError: no answer after the retries.
         """
         check_task_key("get_segment_task", app_id, room_id, task_id)
-        query = {"AppId": app_id, "RoomId": room_id, "TaskId": task_id}
-        result, request_id, raw, status = self._call("GetSegmentTask", "GET", None, query, timeout)
-        task = result.get("SegmentTask") if isinstance(result, Mapping) else None
-        if not isinstance(task, Mapping):
-            raise ProtocolError(
-                "GetSegmentTask answered without a Result.SegmentTask object",
-                http_status=status,
-                request_id=request_id,
-                body=raw,
+        ids = {"app_id": app_id, "room_id": room_id, "task_id": task_id}
+
+        def build(endpoint: RtcEndpoint, credentials: OpenApiCredentials, now: Any) -> HttpRequest:
+            return build_get_segment_task(
+                app_id, room_id, task_id, endpoint=endpoint, credentials=credentials, now=now
             )
-        return SegmentTask.from_dict(
-            task, app_id=app_id, room_id=room_id, task_id=task_id, request_id=request_id
+
+        return self._run(
+            "GetSegmentTask", build, lambda r: read_segment_task(r, **ids), timeout, deadline
         )
 
     # --- plumbing ------------------------------------------------------------------
 
-    def _post(self, action: str, body: dict[str, Any], timeout: TimeoutLike) -> SegmentResult:
-        result, request_id, raw, _ = self._call(action, "POST", body, {}, timeout)
-        return SegmentResult(action=action, result=result, request_id=request_id, raw=raw)
-
     def _call(
         self,
         action: str,
-        method: str,
-        body: dict[str, Any] | None,
-        query: Mapping[str, str],
+        builder: Callable[..., HttpRequest],
+        request: Any,
         timeout: TimeoutLike,
-    ) -> tuple[Any, str | None, dict[str, Any], int]:
-        payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        params = {"Action": action, "Version": API_VERSION, **query}
-        url = f"{self._base}{self._path}?{canonical_query(params)}"
-        call_id = uuid.uuid4().hex
+        deadline: float | None,
+    ) -> SegmentResult:
+        def build(endpoint: RtcEndpoint, credentials: OpenApiCredentials, now: Any) -> HttpRequest:
+            return builder(request, endpoint=endpoint, credentials=credentials, now=now)
 
-        def build() -> _http.RequestSpec:
+        return self._run(action, build, lambda r: read_segment_result(action, r), timeout, deadline)
+
+    def _run(
+        self,
+        action: str,
+        build: Callable[[RtcEndpoint, OpenApiCredentials, Any], HttpRequest],
+        read: Callable[[HttpResponse], T],
+        timeout: TimeoutLike,
+        deadline: float | None,
+    ) -> T:
+        settings = self._settings(timeout, deadline)
+
+        def attempt() -> HttpRequest:
             # Each attempt counts against the QPS and carries a fresh signature.
             self._limiter.acquire(action)
-            creds = self._provider.get_credentials()
-            headers = {"Host": self._host}
-            if method != "GET":
-                headers["Content-Type"] = "application/json"
-            signed = sign(
-                method=method,
-                path=self._path,
-                query=params,
-                headers=headers,
-                body=payload,
-                access_key_id=creds.access_key_id,
-                secret_access_key=creds.secret_access_key,
-                session_token=creds.session_token,
-                region=self.region,
-                service=SERVICE,
-                now=_dt.datetime.now(_dt.timezone.utc),
-            )
-            return _http.RequestSpec(
-                method=method, url=url, headers={**headers, **signed}, body=payload or None
-            )
+            credentials = self._provider.get_credentials()
+            return build(self._endpoint, credentials, _dt.datetime.now(_dt.timezone.utc))
 
-        def handle(response: requests.Response) -> tuple[Any, str | None, dict[str, Any], int]:
-            return _read_answer(action, response)
-
-        per_call = None if timeout is None else _http.Timeout.coerce(timeout)
-        return self._http.call(
-            build, handle, request_id=call_id, timeout=per_call, operation=f"rtc.{action}"
+        return self._send(
+            attempt,
+            read,
+            settings=settings,
+            request_id=uuid.uuid4().hex,
+            operation=f"rtc.{action}",
         )
 
 
@@ -344,70 +315,3 @@ def _expect(request: object, cls: type, method: str) -> None:
             ),
             field="request",
         )
-
-
-def _read_answer(
-    action: str, response: requests.Response
-) -> tuple[Any, str | None, dict[str, Any], int]:
-    """Turn one HTTP answer into (Result, RequestId, body, status) or raise the mapped error."""
-    status = response.status_code
-    retry_after = _http.parse_retry_after(response.headers.get("Retry-After"))
-    transient = status in _RETRYABLE_STATUS
-    try:
-        body = json.loads(response.content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ProtocolError(
-            f"{action}: the answer is not JSON (HTTP {status}, "
-            f"Content-Type {response.headers.get('Content-Type')!r})",
-            code=status,
-            http_status=status,
-            retry_after=retry_after,
-            retryable=transient,
-        ) from None
-    meta = body.get("ResponseMetadata") if isinstance(body, dict) else None
-    if not isinstance(meta, dict):
-        raise ProtocolError(
-            f"{action}: the answer has no ResponseMetadata object (HTTP {status})",
-            code=status,
-            http_status=status,
-            retry_after=retry_after,
-            body=body,
-            retryable=transient,
-        )
-    request_id = meta.get("RequestId") if isinstance(meta.get("RequestId"), str) else None
-    error = meta.get("Error")
-    if error is not None:
-        if not isinstance(error, dict) or not isinstance(error.get("Code"), str):
-            raise ProtocolError(
-                f"{action}: ResponseMetadata.Error has no Code (HTTP {status})",
-                code=status,
-                http_status=status,
-                request_id=request_id,
-                retry_after=retry_after,
-                body=body,
-                retryable=transient,
-            )
-        code = error["Code"]
-        code_n = error.get("CodeN")
-        message = error.get("Message")
-        cls = rtc_error_class(code, status)
-        raise cls(
-            message if isinstance(message, str) and message else f"{action} failed",
-            code=code,
-            code_n=code_n if isinstance(code_n, int) and not isinstance(code_n, bool) else None,
-            http_status=status,
-            request_id=request_id,
-            retry_after=retry_after,
-            body=body,
-        )
-    if status != 200:
-        cls = rtc_error_class(None, status)
-        raise cls(
-            f"{action}: HTTP {status} without an error code",
-            code=status,
-            http_status=status,
-            request_id=request_id,
-            retry_after=retry_after,
-            body=body,
-        )
-    return body.get("Result"), request_id, body, status

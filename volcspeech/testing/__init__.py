@@ -26,6 +26,7 @@ from ._emulator import (
     Service,
     TestCredentials,
 )
+from ._mock_transport import MockTransport
 from ._rtc_service import EmulatedSegment, RtcService
 from ._sample import (
     SampleRoom,
@@ -48,6 +49,7 @@ __all__ = [
     "EmulatorResponse",
     "Fault",
     "FaultQueue",
+    "MockTransport",
     "RecordedRequest",
     "RtcService",
     "SampleRoom",
