@@ -656,15 +656,16 @@ def test_library_verifier_accepts_emulator_signatures_and_rejects_tampering(fiel
         "Sequence": 0,
     }
     envelope = segment_callback("app", data, "the-secret", now_ms=1_700_000_000_000)
-    event = parse_callback(envelope, "the-secret")
+    now = 1_700_000_000.0  # the envelope's own time: only the signature is under test
+    event = parse_callback(envelope, "the-secret", now=now)
     assert (event.event_id, event.app_id) == (envelope["EventId"], "app")
     assert event.segment().room_id == "r"
     with pytest.raises(CallbackSignatureError):
-        parse_callback(envelope, "another-secret")
+        parse_callback(envelope, "another-secret", now=now)
     tampered = dict(envelope)
     tampered[field] = tampered[field] + "0" if field != "EventData" else '{"RoomId":"x"}'
     with pytest.raises(CallbackSignatureError):
-        parse_callback(tampered, "the-secret")
+        parse_callback(tampered, "the-secret", now=now)
 
 
 def test_emulated_callbacks_carry_the_emulators_own_signature(emu: Emulator) -> None:
