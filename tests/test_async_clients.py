@@ -119,7 +119,7 @@ async def test_transport_and_http_client_are_exclusive() -> None:
     async with httpx.AsyncClient() as http_client:
         with pytest.raises(errors.ConfigurationError, match="not both"):
             AsyncAsrClient(api_key="k", transport=transport, http_client=http_client)
-    with pytest.raises(errors.ConfigurationError, match="httpx.AsyncClient"):
+    with pytest.raises(errors.ConfigurationError, match=r"httpx\.AsyncClient"):
         AsyncAsrClient(api_key="k", http_client=object())
     with pytest.raises(errors.ConfigurationError, match="callable"):
         AsyncRtcClient("AK", "SK", transport=42)  # type: ignore[arg-type]
@@ -234,7 +234,8 @@ async def test_async_mock_transport_runs_retries_and_readers(waits: list[float])
     assert transport.is_async
     async with AsyncAsrClient(api_key="k", transport=transport) as asr:
         transcript = await asr.recognize(HELLO, request_id="rid-1")
-    assert transcript.text == "hello" and transcript.log_id == "LOG-1"
+    assert transcript.text == "hello"
+    assert transcript.log_id == "LOG-1"
     assert transcript.request_id == "rid-1"
     assert [r.headers["X-Api-Request-Id"] for r in transport.requests] == ["rid-1", "rid-1"]
     assert len(waits) == 1
@@ -251,7 +252,8 @@ async def test_async_client_raises_typed_errors_with_ids() -> None:
     async with AsyncAsrClient(api_key="k", transport=transport) as asr:
         with pytest.raises(errors.InvalidRequestError) as info:
             await asr.recognize(HELLO, request_id="rid-2")
-    assert info.value.request_id == "rid-2" and info.value.log_id == "LOG-2"
+    assert info.value.request_id == "rid-2"
+    assert info.value.log_id == "LOG-2"
     assert len(transport.requests) == 1
 
 
@@ -309,7 +311,9 @@ async def test_rtc_attempts_wait_for_the_rate_limit_without_blocking(
         for n in range(3):
             assert (await rtc.start_segment(start_request(f"t{n}"))).ok
     # One request per second: the second waits about 1 s, the third about 2 s (not slept).
-    assert len(slept) == 2 and 0.9 < slept[0] <= 1.0 and 1.9 < slept[1] <= 2.0
+    assert len(slept) == 2
+    assert 0.9 < slept[0] <= 1.0
+    assert 1.9 < slept[1] <= 2.0
     assert rtc.rate_limiter is limiter
 
 
@@ -352,7 +356,8 @@ async def test_recognize_and_rtc_actions_against_the_emulator(
         with HELLO.open("rb") as file:
             from_file = await asr.recognize(file)
     for transcript in (inline, by_url, from_bytes, from_file):
-        assert transcript.text == "hello world" and transcript.log_id
+        assert transcript.text == "hello world"
+        assert transcript.log_id
     async with async_rtc(emu) as rtc:
         started = await rtc.start_segment(start_request())
         task = await rtc.get_segment_task("app", "room", "t1")
@@ -365,8 +370,12 @@ async def test_recognize_and_rtc_actions_against_the_emulator(
         stopped = await rtc.stop_segment(
             StopSegmentRequest(app_id="app", room_id="room", task_id="t1")
         )
-    assert started.ok and again.already_running and updated.ok and stopped.ok
-    assert task.task_id == "t1" and int(task.status) == 2
+    assert started.ok
+    assert again.already_running
+    assert updated.ok
+    assert stopped.ok
+    assert task.task_id == "t1"
+    assert int(task.status) == 2
 
 
 # --- recognize_many ------------------------------------------------------------------------------
@@ -409,17 +418,17 @@ async def test_recognize_many_yields_as_completed_and_bounds_concurrency() -> No
 
     transport = MockTransport(handler)
     order: list[int] = []
-    async with AsyncAsrClient(api_key="k", transport=transport, uid="slow") as slow_client:
-        async with AsyncAsrClient(api_key="k", transport=transport) as asr:
+    slow_client = AsyncAsrClient(api_key="k", transport=transport, uid="slow")
+    async with slow_client, AsyncAsrClient(api_key="k", transport=transport) as asr:
 
-            async def slow_first() -> BatchResult:
-                return BatchResult(0, None, transcript=await slow_client.recognize(HELLO))
+        async def slow_first() -> BatchResult:
+            return BatchResult(0, None, transcript=await slow_client.recognize(HELLO))
 
-            slow = asyncio.ensure_future(slow_first())
-            async for result in asr.recognize_many([HELLO] * 10, concurrency=4):
-                order.append(result.index)
-            release.set()
-            assert (await slow).ok
+        slow = asyncio.ensure_future(slow_first())
+        async for result in asr.recognize_many([HELLO] * 10, concurrency=4):
+            order.append(result.index)
+        release.set()
+        assert (await slow).ok
     assert sorted(order) == list(range(10))
     assert peak <= 4 + 1  # four of the batch and the one slow call
 
@@ -437,7 +446,8 @@ async def test_recognize_many_takes_an_async_iterable() -> None:
 
     async with AsyncAsrClient(api_key="k", transport=transport) as asr:
         results = [r async for r in asr.recognize_many(items(), concurrency=2)]
-    assert pulled == 5 and sorted(r.index for r in results) == [0, 1, 2, 3, 4]
+    assert pulled == 5
+    assert sorted(r.index for r in results) == [0, 1, 2, 3, 4]
 
 
 async def test_recognize_many_validates_its_arguments_at_the_call() -> None:
@@ -483,7 +493,8 @@ async def test_leaving_recognize_many_early_cancels_the_rest() -> None:
             assert result.ok
             break
         await batch.aclose()  # type: ignore[attr-defined]
-    assert started == 5 and cancelled == 4
+    assert started == 5
+    assert cancelled == 4
     assert asyncio.all_tasks() <= before
 
 
