@@ -37,7 +37,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a fresh interpret
     ) from _exc
 
 from . import errors
-from ._answer import ACCEPT_ENCODING, READ_CHUNK, AnswerBody, deadline_passed
+from ._answer import ACCEPT_ENCODING, AnswerBody, deadline_passed
 from ._log import redact
 from ._messages import Headers, HttpRequest, HttpResponse, StreamBody
 from ._version import version
@@ -201,7 +201,7 @@ class HttpxTransport:
                 body = AnswerBody(request, response.status_code, answer_headers)
                 if log is not None:
                     log[0] = body.log_id
-                async for data in response.aiter_raw(READ_CHUNK):
+                async for data in response.aiter_raw():
                     body.feed(data)
                 content = body.finish()
             except errors.VolcSpeechError:
