@@ -26,7 +26,7 @@ from test_transport_limits import (
 )
 
 from volcspeech import HttpRequest, errors
-from volcspeech._http_async import HttpxTransport
+from volcspeech._http_async import INLINE_BODY_BYTES, HttpxTransport
 from volcspeech._messages import StreamBody
 from volcspeech.asr import AsyncAsrClient
 from volcspeech.rtc import AsyncRtcClient
@@ -339,28 +339,34 @@ async def test_a_cancelled_recognize_closes_its_file_and_connection(
 async def test_the_upload_is_read_and_encoded_off_the_event_loop(
     raw_server: Callable[..., RawServer],
 ) -> None:
-    """Every block of a streamed body is produced in a worker thread, not on the loop's."""
+    """Every block of a large streamed body is produced in a worker thread, not on the loop's;
+    a small one is sent as bytes at once."""
     threads: list[int] = []
+    block = INLINE_BODY_BYTES // 2
 
     def chunks() -> Iterator[bytes]:
         for _ in range(4):
             threads.append(threading.get_ident())
-            yield b"x" * 1000
+            yield b"x" * block
 
     def ok(conn: socket.socket, stop: threading.Event) -> None:
         if _read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
 
     server = raw_server(ok)
     transport = HttpxTransport()
     try:
-        body = StreamBody(4000, chunks, "test blocks")
+        body = StreamBody(4 * block, chunks, "test blocks")
         response = await transport(HttpRequest("POST", server.url + "/x", body=body))
+        assert response.body == b"ok"
+        assert len(threads) == 4
+        assert threading.get_ident() not in threads
+        threads.clear()
+        small = StreamBody(4 * 1000, lambda: [b"y" * 1000] * 4, "small blocks")
+        response = await transport(HttpRequest("POST", server.url + "/x", body=small))
+        assert response.body == b"ok"
     finally:
         await transport.aclose()
-    assert response.body == b"ok"
-    assert len(threads) == 4
-    assert threading.get_ident() not in threads
 
 
 async def test_http_client_of_another_kind_is_refused() -> None:

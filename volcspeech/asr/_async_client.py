@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from typing import Any, Union
@@ -11,7 +12,7 @@ import anyio.to_thread
 
 from .._base_client import TimeoutLike
 from .._base_client_async import AsyncBaseClient, settings_only
-from .._http_async import HttpxTransport
+from .._http_async import INLINE_BODY_BYTES, HttpxTransport
 from .._messages import HttpRequest
 from .._retry import RetryPolicy
 from .._transport_async import AsyncTransport
@@ -30,12 +31,27 @@ DEFAULT_CONCURRENCY = 16
 _HttpClient = Any  # httpx.AsyncClient (kept out of the signature's evaluation)
 
 
+def _small(audio: Any) -> bool:
+    """Whether preparing ``audio`` reads little enough to be done on the event loop."""
+    if isinstance(audio, (str, os.PathLike)) and not isinstance(audio, bytes):
+        if isinstance(audio, str) and "://" in audio:
+            return True  # a URL: nothing is read
+        try:
+            return os.stat(audio).st_size <= INLINE_BODY_BYTES
+        except (OSError, ValueError, TypeError):
+            return True  # prepare_audio raises the error at once
+    return isinstance(audio, (bytes, bytearray, memoryview)) and len(audio) <= INLINE_BODY_BYTES
+
+
 async def _prepare(audio: AudioInput, options: RecognitionOptions) -> PreparedAudio:
-    """``prepare_audio`` in a worker thread (it reads the file's head; a pipe is spooled).
+    """``prepare_audio`` in a worker thread (it reads the file's head; a pipe is spooled),
+    or on the loop for a URL or small audio (a thread hop would cost more).
 
     If the caller is cancelled meanwhile, the prepared source is closed once the
     thread is done, so a spooled copy never leaks.
     """
+    if _small(audio):
+        return prepare_audio(audio, options.to_audio_dict())
     done: list[PreparedAudio] = []
 
     def work() -> PreparedAudio:
