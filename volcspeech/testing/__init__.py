@@ -31,6 +31,7 @@ from ._sample import (
     SampleWord,
     load_sample_room,
 )
+from ._sample_audio import SAMPLE_AUDIO, sample_audio
 from ._storage_service import StorageService
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "FaultQueue",
     "RecordedRequest",
     "RtcService",
+    "SAMPLE_AUDIO",
     "SampleRoom",
     "SampleTrack",
     "SampleUtterance",
@@ -56,6 +58,7 @@ __all__ = [
     "TestCredentials",
     "is_testing",
     "load_sample_room",
+    "sample_audio",
     "set_testing",
 ]
 
