@@ -14,7 +14,9 @@ The status is in the ``X-Api-Status-Code`` header, the message in
 
 from __future__ import annotations
 
+import html
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +45,43 @@ STATUS_SILENT = 20000003
 def _dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
     # Plain dicts: they pickle (process executors) and json.dump as they are.
     return dict(value) if value else {}
+
+
+#: Characters of text a ``repr`` shows before cutting it short with "...".
+_REPR_TEXT = 60
+#: Utterances the notebook table shows before "... and N more".
+_HTML_ROWS = 200
+
+
+def _preview(text: str, limit: int = _REPR_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _clock(ms: int | None) -> str:
+    """``m:ss.mmm`` (or ``h:mm:ss.mmm``) for a notebook table."""
+    if ms is None:
+        return ""
+    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    return f"{sign}{minutes}:{seconds:02d}.{millis:03d}"
+
+
+def _read(read: Any, data: Any, where: str, *, what: str) -> Any:
+    """Run one of the readers below, turning a malformed field into a ProtocolError."""
+    if not isinstance(data, Mapping):
+        raise errors.ProtocolError(f"malformed {what}: {where} is not a JSON object")
+    try:
+        return read(data, where)
+    except _Malformed as exc:
+        raise errors.ProtocolError(f"malformed {what}: {exc}") from None
 
 
 class _Timed:
@@ -93,6 +132,50 @@ class Word(_Timed):
     blank_duration: int | None = None
     additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
 
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {name}={value!r}"
+            for name, value in (
+                ("confidence", self.confidence),
+                ("blank_duration", self.blank_duration),
+                ("speaker", self.speaker),
+            )
+            if value is not None
+        )
+        return (
+            f"Word(text={_preview(self.text)!r}, start_time={self.start_time}, "
+            f"end_time={self.end_time}{extra})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The word in the service's JSON shape; unset fields are left out.
+
+        ``Word.from_dict(json.loads(json.dumps(word.to_dict())))`` equals the word
+        when :attr:`additions` holds JSON values.
+        """
+        out: dict[str, Any] = {
+            "text": self.text,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+        }
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        if self.blank_duration is not None:
+            out["blank_duration"] = self.blank_duration
+        if self.additions:
+            out["additions"] = dict(self.additions)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Word:
+        """Read a word (the service's JSON shape, or :meth:`to_dict`'s).
+
+        Raises:
+            ProtocolError: a field has the wrong type; the message names it.
+        """
+        word: Word = _read(_word, data, "word", what="word")
+        return word
+
 
 @attrs.frozen
 class Utterance(_Timed):
@@ -115,6 +198,39 @@ class Utterance(_Timed):
     definite: bool | None = None
     confidence: float | None = None
     additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
+
+    def __repr__(self) -> str:
+        speaker = f", speaker={self.speaker!r}" if self.speaker is not None else ""
+        return (
+            f"Utterance(text={_preview(self.text)!r}, start_time={self.start_time}, "
+            f"end_time={self.end_time}, words={len(self.words)}{speaker})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The utterance in the service's JSON shape, words included; unset fields left out."""
+        out: dict[str, Any] = {
+            "text": self.text,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "words": [w.to_dict() for w in self.words],
+        }
+        if self.definite is not None:
+            out["definite"] = self.definite
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        if self.additions:
+            out["additions"] = dict(self.additions)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Utterance:
+        """Read an utterance (the service's JSON shape, or :meth:`to_dict`'s).
+
+        Raises:
+            ProtocolError: a field has the wrong type; the message names it.
+        """
+        utterance: Utterance = _read(_utterance, data, "utterance", what="utterance")
+        return utterance
 
 
 @attrs.frozen
@@ -146,6 +262,77 @@ class Transcript:
         """Every word of every utterance, in order."""
         return tuple(w for u in self.utterances for w in u.words)
 
+    def __repr__(self) -> str:
+        parts = [
+            f"text={_preview(self.text)!r}",
+            f"utterances={len(self.utterances)}",
+            f"words={sum(len(u.words) for u in self.utterances)}",
+            f"duration_ms={self.duration_ms!r}",
+        ]
+        if self.silent:
+            parts.append("silent=True")
+        parts += [f"log_id={self.log_id!r}", f"request_id={self.request_id!r}"]
+        return f"Transcript({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """A compact table of the utterances (times, speakers, text) for notebooks."""
+        e = html.escape
+        facts = [
+            _count(len(self.utterances), "utterance"),
+            _count(sum(len(u.words) for u in self.utterances), "word"),
+        ]
+        if self.duration_ms is not None:
+            facts.append(f"{_clock(self.duration_ms)} audio")
+        if self.silent:
+            facts.append("silent")
+        for name in ("log_id", "request_id"):
+            value = getattr(self, name)
+            if value:
+                facts.append(f"{name} <code>{e(value)}</code>")
+        out = [f"<div><p><b>Transcript</b>: {' · '.join(facts)}</p>"]
+        if not self.utterances:
+            if self.text:
+                out.append(f"<p>{e(_preview(self.text, 500))}</p>")
+            return "".join(out) + "</div>"
+        speakers = any(u.speaker is not None for u in self.utterances)
+        head = ["#", "start", "end", *(["speaker"] if speakers else []), "text"]
+        out.append("<table><thead><tr>")
+        out += [f'<th style="text-align:left">{h}</th>' for h in head]
+        out.append("</tr></thead><tbody>")
+        for i, u in enumerate(self.utterances[:_HTML_ROWS]):
+            cells = [str(i), _clock(u.start_time), _clock(u.end_time)]
+            if speakers:
+                cells.append(u.speaker or "")
+            cells.append(u.text)
+            out.append(
+                "<tr>"
+                + "".join(f'<td style="text-align:left">{e(c)}</td>' for c in cells)
+                + "</tr>"
+            )
+        out.append("</tbody></table>")
+        if len(self.utterances) > _HTML_ROWS:
+            out.append(f"<p>... and {len(self.utterances) - _HTML_ROWS} more utterances</p>")
+        return "".join(out) + "</div>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything the transcript holds, as a JSON-ready dict.
+
+        The keys are the attributes' names; utterances and words are in the
+        service's JSON shape and :attr:`raw` is included. :meth:`from_dict`
+        reads it back: ``Transcript.from_dict(json.loads(json.dumps(t.to_dict())))``
+        equals ``t`` when :attr:`additions` and :attr:`raw` hold JSON values.
+        """
+        return {
+            "text": self.text,
+            "utterances": [u.to_dict() for u in self.utterances],
+            "duration_ms": self.duration_ms,
+            "log_id": self.log_id,
+            "request_id": self.request_id,
+            "silent": self.silent,
+            "additions": dict(self.additions),
+            "raw": dict(self.raw),
+        }
+
     @classmethod
     def from_dict(
         cls,
@@ -155,7 +342,11 @@ class Transcript:
         request_id: str | None = None,
         silent: bool = False,
     ) -> Transcript:
-        """Read a flash API response body (e.g. a stored :attr:`raw`).
+        """Read a flash API response body (e.g. a stored :attr:`raw`) or a :meth:`to_dict`.
+
+        A mapping with ``utterances`` but neither ``result`` nor ``audio_info``
+        is read as :meth:`to_dict` wrote it; the keyword arguments, when given,
+        replace what it says.
 
         Args:
             body: the parsed JSON body.
@@ -171,6 +362,8 @@ class Transcript:
                 message names the first offending field.
         """
         try:
+            if _is_own_form(body):
+                return _parse_own(cls, body, log_id=log_id, request_id=request_id, silent=silent)
             return _parse(cls, body, log_id=log_id, request_id=request_id, silent=silent)
         except _Malformed as exc:
             raise errors.ProtocolError(
@@ -212,6 +405,82 @@ class Transcript:
     def to_vtt(self, **rules: Any) -> str:
         """The transcript as a WebVTT file; ``rules`` as for :meth:`cues`."""
         return format_vtt(self.cues(**rules), speakers=rules.get("speakers", True))
+
+
+# --- batch results and errors as data ------------------------------------------------
+
+
+def batch_result_to_dict(
+    index: int, input: Any, transcript: Transcript | None, error: BaseException | None
+) -> dict[str, Any]:
+    """The fields of a ``BatchResult`` as a JSON-ready dict (see ``BatchResult.to_dict``)."""
+    return {
+        "index": index,
+        # A path or URL as a string; bytes and file objects are not data to keep.
+        "input": str(input) if isinstance(input, (str, os.PathLike)) else None,
+        "transcript": None if transcript is None else transcript.to_dict(),
+        "error": None if error is None else error_to_dict(error),
+    }
+
+
+def batch_result_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``BatchResult`` keyword arguments from :func:`batch_result_to_dict`'s dict.
+
+    Raises:
+        ProtocolError: the dict does not have that shape; the message names the field.
+    """
+    if not isinstance(data, Mapping):
+        raise errors.ProtocolError("malformed batch result: not a JSON object")
+    try:
+        index = _field(data, "index", "batch_result", int, None)
+        if index is None:
+            raise _Malformed("batch_result.index is missing")
+        shown = _field(data, "input", "batch_result", str, None)
+        transcript = _field(data, "transcript", "batch_result", Mapping, None)
+        error = _field(data, "error", "batch_result", Mapping, None)
+    except _Malformed as exc:
+        raise errors.ProtocolError(f"malformed batch result: {exc}") from None
+    return {
+        "index": index,
+        "input": shown,
+        "transcript": None if transcript is None else Transcript.from_dict(transcript),
+        "error": None if error is None else error_from_dict(error),
+    }
+
+
+def error_to_dict(error: BaseException) -> dict[str, Any]:
+    """A volcspeech error's ``to_dict()``; for any other exception its type and message."""
+    if isinstance(error, errors.VolcSpeechError):
+        return error.to_dict()
+    return {"type": type(error).__name__, "message": str(error), "retryable": False}
+
+
+def error_from_dict(data: Mapping[str, Any]) -> errors.VolcSpeechError:
+    """Rebuild an error from :func:`error_to_dict`'s dict, as its volcspeech class.
+
+    A ``type`` that is not a volcspeech error (e.g. ``OSError``) comes back as a
+    :class:`~volcspeech.errors.VolcSpeechError` whose message names that type.
+    """
+    name = str(data.get("type", ""))
+    message = str(data.get("message", ""))
+    cls = getattr(errors, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, errors.VolcSpeechError)):
+        return errors.VolcSpeechError(f"{name}: {message}" if name else message)
+    ids = {"request_id": data.get("request_id"), "log_id": data.get("log_id")}
+    if issubclass(cls, errors.APIError):
+        return cls(
+            message,
+            code=data.get("code"),
+            http_status=data.get("http_status"),
+            retry_after=data.get("retry_after"),
+            retryable=data.get("retryable"),
+            **ids,
+        )
+    if issubclass(cls, errors.TransportError):
+        return cls(message, **ids)
+    if issubclass(cls, errors.ValidationError):
+        return cls(message, field=data.get("field"))
+    return cls(message)
 
 
 # --- parsing ---------------------------------------------------------------------
@@ -278,6 +547,42 @@ def _utterance(raw: Mapping[str, Any], where: str) -> Utterance:
         definite=_field(raw, "definite", where, bool, None),
         confidence=_field(raw, "confidence", where, float, None),
         additions=_field(raw, "additions", where, Mapping, None),
+    )
+
+
+def _is_own_form(body: object) -> bool:
+    return (
+        isinstance(body, Mapping)
+        and "utterances" in body
+        and "result" not in body
+        and "audio_info" not in body
+    )
+
+
+def _parse_own(
+    cls: type[Transcript],
+    data: Mapping[str, Any],
+    *,
+    log_id: str | None,
+    request_id: str | None,
+    silent: bool,
+) -> Transcript:
+    """Read what :meth:`Transcript.to_dict` wrote."""
+    where = "transcript"
+    return cls(
+        text=_field(data, "text", where, str, ""),
+        utterances=tuple(
+            _utterance(u, f"{where}.utterances[{i}]")
+            for i, u in enumerate(_list(data, "utterances", where))
+        ),
+        duration_ms=_field(data, "duration_ms", where, int, None),
+        log_id=log_id if log_id is not None else _field(data, "log_id", where, str, None),
+        request_id=(
+            request_id if request_id is not None else _field(data, "request_id", where, str, None)
+        ),
+        silent=silent or _field(data, "silent", where, bool, False),
+        additions=_field(data, "additions", where, Mapping, {}),
+        raw=_field(data, "raw", where, Mapping, {}),
     )
 
 
