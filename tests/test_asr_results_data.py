@@ -28,7 +28,7 @@ JSON_VALUES = st.recursive(
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),
-    max_leaves=8,
+    max_leaves=5,
 )
 JSON_OBJECTS = st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=3)
 TIMES = st.integers(-(10**12), 10**12)
@@ -48,7 +48,7 @@ UTTERANCES = st.builds(
     text=st.text(max_size=40),
     start_time=TIMES,
     end_time=TIMES,
-    words=st.lists(WORDS, max_size=4).map(tuple),
+    words=st.lists(WORDS, max_size=3).map(tuple),
     definite=st.none() | st.booleans(),
     confidence=FLOATS,
     additions=JSON_OBJECTS,
@@ -56,7 +56,7 @@ UTTERANCES = st.builds(
 TRANSCRIPTS = st.builds(
     Transcript,
     text=st.text(max_size=60),
-    utterances=st.lists(UTTERANCES, max_size=4).map(tuple),
+    utterances=st.lists(UTTERANCES, max_size=3).map(tuple),
     duration_ms=st.none() | TIMES,
     log_id=st.none() | st.text(max_size=34),
     request_id=st.none() | st.text(max_size=36),
@@ -71,7 +71,7 @@ def through_json(data: dict[str, Any]) -> Any:
     return json.loads(json.dumps(data))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(TRANSCRIPTS)
 def test_transcript_round_trips_through_json(transcript: Transcript) -> None:
     """Transcript.from_dict(json.loads(json.dumps(t.to_dict()))) equals t."""
