@@ -1,6 +1,6 @@
 """Inline upload of a big WAV: peak memory and wall time, volcspeech vs the vendor demo.
 
-Run: ``python benchmarks/asr_upload.py`` (``--sizes 25,100 --repeat 5``).
+Run: ``python benchmarks/asr_upload.py`` (``--sizes 25,100 --repeat 9``).
 
 Each variant runs in its own subprocess and reports its own ``ru_maxrss``; the
 variants are interleaved (volcspeech, vendor, volcspeech, vendor, ...) and the
@@ -207,7 +207,7 @@ def _spread(values: list[float]) -> tuple[float, float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="25,100", help="file sizes in MiB (default 25,100)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per variant (default 5)")
+    parser.add_argument("--repeat", type=int, default=9, help="runs per variant (default 9)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
