@@ -78,10 +78,16 @@ def test_sdist_holds_what_the_tests_and_docs_need(dist: Path) -> None:
         "volcspeech/testing/data/sample_room/ground_truth.json",
     ):
         assert needed in names, needed
-    tracked = subprocess.run(
-        ["git", "ls-files", "tests", "docs"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.split()
-    assert set(tracked) <= names, sorted(set(tracked) - names)
+    if (ROOT / ".git").exists():  # a checkout, not an unpacked sdist
+        tracked = subprocess.run(
+            ["git", "ls-files", "tests", "docs", "volcspeech"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert tracked
+        assert set(tracked) <= names, sorted(set(tracked) - names)
 
 
 def test_metadata_declares_spdx_license_and_python_313(dist: Path) -> None:
