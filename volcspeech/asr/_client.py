@@ -81,14 +81,14 @@ class BatchResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: ``index``, ``input`` (a path or URL as a string, else
         ``None``), ``transcript`` (its ``to_dict()``) and ``error`` (its ``to_dict()``)."""
-        from ._results import batch_result_to_dict
+        from ._records import batch_result_to_dict
 
         return batch_result_to_dict(self.index, self.input, self.transcript, self.error)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BatchResult:
         """Read what :meth:`to_dict` wrote; the error comes back as its volcspeech class."""
-        from ._results import batch_result_fields
+        from ._records import batch_result_fields
 
         return cls(**batch_result_fields(data))
 

@@ -14,9 +14,7 @@ The status is in the ``X-Api-Status-Code`` header, the message in
 
 from __future__ import annotations
 
-import html
 import json
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +24,8 @@ import requests
 from .. import errors
 from .._http import parse_retry_after
 from .._subtitles import Cue, cues_from_utterances, format_srt, format_vtt
+from ._display import preview as _preview
+from ._display import transcript_html
 
 __all__ = [
     "STATUS_OK",
@@ -45,33 +45,6 @@ STATUS_SILENT = 20000003
 def _dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
     # Plain dicts: they pickle (process executors) and json.dump as they are.
     return dict(value) if value else {}
-
-
-#: Characters of text a ``repr`` shows before cutting it short with "...".
-_REPR_TEXT = 60
-#: Utterances the notebook table shows before "... and N more".
-_HTML_ROWS = 200
-
-
-def _preview(text: str, limit: int = _REPR_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _clock(ms: int | None) -> str:
-    """``m:ss.mmm`` (or ``h:mm:ss.mmm``) for a notebook table."""
-    if ms is None:
-        return ""
-    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    if hours:
-        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
-    return f"{sign}{minutes}:{seconds:02d}.{millis:03d}"
 
 
 def _read(read: Any, data: Any, where: str, *, what: str) -> Any:
@@ -276,43 +249,7 @@ class Transcript:
 
     def _repr_html_(self) -> str:
         """A compact table of the utterances (times, speakers, text) for notebooks."""
-        e = html.escape
-        facts = [
-            _count(len(self.utterances), "utterance"),
-            _count(sum(len(u.words) for u in self.utterances), "word"),
-        ]
-        if self.duration_ms is not None:
-            facts.append(f"{_clock(self.duration_ms)} audio")
-        if self.silent:
-            facts.append("silent")
-        for name in ("log_id", "request_id"):
-            value = getattr(self, name)
-            if value:
-                facts.append(f"{name} <code>{e(value)}</code>")
-        out = [f"<div><p><b>Transcript</b>: {' · '.join(facts)}</p>"]
-        if not self.utterances:
-            if self.text:
-                out.append(f"<p>{e(_preview(self.text, 500))}</p>")
-            return "".join(out) + "</div>"
-        speakers = any(u.speaker is not None for u in self.utterances)
-        head = ["#", "start", "end", *(["speaker"] if speakers else []), "text"]
-        out.append("<table><thead><tr>")
-        out += [f'<th style="text-align:left">{h}</th>' for h in head]
-        out.append("</tr></thead><tbody>")
-        for i, u in enumerate(self.utterances[:_HTML_ROWS]):
-            cells = [str(i), _clock(u.start_time), _clock(u.end_time)]
-            if speakers:
-                cells.append(u.speaker or "")
-            cells.append(u.text)
-            out.append(
-                "<tr>"
-                + "".join(f'<td style="text-align:left">{e(c)}</td>' for c in cells)
-                + "</tr>"
-            )
-        out.append("</tbody></table>")
-        if len(self.utterances) > _HTML_ROWS:
-            out.append(f"<p>... and {len(self.utterances) - _HTML_ROWS} more utterances</p>")
-        return "".join(out) + "</div>"
+        return transcript_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything the transcript holds, as a JSON-ready dict.
@@ -405,82 +342,6 @@ class Transcript:
     def to_vtt(self, **rules: Any) -> str:
         """The transcript as a WebVTT file; ``rules`` as for :meth:`cues`."""
         return format_vtt(self.cues(**rules), speakers=rules.get("speakers", True))
-
-
-# --- batch results and errors as data ------------------------------------------------
-
-
-def batch_result_to_dict(
-    index: int, input: Any, transcript: Transcript | None, error: BaseException | None
-) -> dict[str, Any]:
-    """The fields of a ``BatchResult`` as a JSON-ready dict (see ``BatchResult.to_dict``)."""
-    return {
-        "index": index,
-        # A path or URL as a string; bytes and file objects are not data to keep.
-        "input": str(input) if isinstance(input, (str, os.PathLike)) else None,
-        "transcript": None if transcript is None else transcript.to_dict(),
-        "error": None if error is None else error_to_dict(error),
-    }
-
-
-def batch_result_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``BatchResult`` keyword arguments from :func:`batch_result_to_dict`'s dict.
-
-    Raises:
-        ProtocolError: the dict does not have that shape; the message names the field.
-    """
-    if not isinstance(data, Mapping):
-        raise errors.ProtocolError("malformed batch result: not a JSON object")
-    try:
-        index = _field(data, "index", "batch_result", int, None)
-        if index is None:
-            raise _Malformed("batch_result.index is missing")
-        shown = _field(data, "input", "batch_result", str, None)
-        transcript = _field(data, "transcript", "batch_result", Mapping, None)
-        error = _field(data, "error", "batch_result", Mapping, None)
-    except _Malformed as exc:
-        raise errors.ProtocolError(f"malformed batch result: {exc}") from None
-    return {
-        "index": index,
-        "input": shown,
-        "transcript": None if transcript is None else Transcript.from_dict(transcript),
-        "error": None if error is None else error_from_dict(error),
-    }
-
-
-def error_to_dict(error: BaseException) -> dict[str, Any]:
-    """A volcspeech error's ``to_dict()``; for any other exception its type and message."""
-    if isinstance(error, errors.VolcSpeechError):
-        return error.to_dict()
-    return {"type": type(error).__name__, "message": str(error), "retryable": False}
-
-
-def error_from_dict(data: Mapping[str, Any]) -> errors.VolcSpeechError:
-    """Rebuild an error from :func:`error_to_dict`'s dict, as its volcspeech class.
-
-    A ``type`` that is not a volcspeech error (e.g. ``OSError``) comes back as a
-    :class:`~volcspeech.errors.VolcSpeechError` whose message names that type.
-    """
-    name = str(data.get("type", ""))
-    message = str(data.get("message", ""))
-    cls = getattr(errors, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, errors.VolcSpeechError)):
-        return errors.VolcSpeechError(f"{name}: {message}" if name else message)
-    ids = {"request_id": data.get("request_id"), "log_id": data.get("log_id")}
-    if issubclass(cls, errors.APIError):
-        return cls(
-            message,
-            code=data.get("code"),
-            http_status=data.get("http_status"),
-            retry_after=data.get("retry_after"),
-            retryable=data.get("retryable"),
-            **ids,
-        )
-    if issubclass(cls, errors.TransportError):
-        return cls(message, **ids)
-    if issubclass(cls, errors.ValidationError):
-        return cls(message, field=data.get("field"))
-    return cls(message)
 
 
 # --- parsing ---------------------------------------------------------------------
