@@ -292,3 +292,21 @@ def test_malformed_batch_results_are_protocol_errors(data: Any, needle: str) -> 
     """BatchResult.from_dict raises ProtocolError naming what is wrong."""
     with pytest.raises(errors.ProtocolError, match=needle):
         BatchResult.from_dict(data)
+
+
+ERROR_CLASSES = sorted(
+    name
+    for name in errors.__all__
+    if isinstance(getattr(errors, name), type)
+    and issubclass(getattr(errors, name), errors.VolcSpeechError)
+)
+
+
+@pytest.mark.parametrize("name", ERROR_CLASSES)
+def test_every_error_class_round_trips_in_a_batch_result(name: str) -> None:
+    """Each volcspeech error class comes back from a BatchResult dict as itself, same fields."""
+    error = getattr(errors, name)("went wrong")
+    again = BatchResult.from_dict(through_json(BatchResult(0, "a.wav", error=error).to_dict()))
+    assert type(again.error) is type(error)
+    assert again.error.to_dict() == error.to_dict()
+    assert again.error.to_dict()["message"] == "went wrong"
