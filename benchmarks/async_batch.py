@@ -8,7 +8,9 @@ the same run, as the reference, the sync ``AsrClient.recognize_many`` with 64
 threads, both against one emulator in its own process (as a real server
 would be) whose ASR route waits ``latency`` seconds before each answer. The
 ideal is ``files x latency / concurrency`` (1.56 s for the defaults); each
-variant is reported as a share of it.
+variant is reported as a share of it. A third variant posts the same wire
+requests (prebuilt by volcspeech) with a bare ``httpx.AsyncClient``: the
+floor of any client on httpx on this machine.
 
 Target (DESIGN.md, issue 13): the async client reaches at least 90 % of the
 ideal throughput. Exit status 1 if missed.
@@ -41,6 +43,43 @@ async def run_async(endpoint: str, paths: list[Path], concurrency: int) -> list[
         credentials.app_key, credentials.access_key, endpoint=endpoint
     ) as client:
         return [r async for r in client.recognize_many(paths, concurrency=concurrency)]
+
+
+def prebuilt(endpoint: str, paths: list[Path]) -> list[tuple[dict[str, str], bytes]]:
+    """The exact wire requests of the recognitions (built by volcspeech, not sent)."""
+    from volcspeech.asr import RecognitionOptions
+    from volcspeech.asr._audio import prepare_audio
+
+    credentials = TestCredentials()
+    out = []
+    with AsrClient(credentials.app_key, credentials.access_key, endpoint=endpoint) as client:
+        for n, path in enumerate(paths):
+            prepared = prepare_audio(path, RecognitionOptions().to_audio_dict())
+            request = client._recognize_request(prepared, RecognitionOptions(), f"rid-{n}")
+            out.append((dict(request.headers), request.read_body()))
+            assert prepared.source is not None
+            prepared.source.close()
+    return out
+
+
+async def run_httpx(
+    endpoint: str, requests: list[tuple[dict[str, str], bytes]], concurrency: int
+) -> list[BatchResult]:
+    """The floor: the same requests posted with a bare httpx.AsyncClient (no volcspeech)."""
+    import httpx
+
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=None)
+
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+
+        async def one(index: int, headers: dict[str, str], body: bytes) -> BatchResult:
+            async with gate:
+                answer = await http.post(endpoint, headers=headers, content=body)
+            ok = answer.headers.get("X-Api-Status-Code") == "20000000"
+            return BatchResult(index, None, error=None if ok else RuntimeError(answer.text))
+
+        return list(await asyncio.gather(*(one(i, h, b) for i, (h, b) in enumerate(requests))))
 
 
 def run_sync(endpoint: str, paths: list[Path], workers: int) -> list[BatchResult]:
@@ -79,9 +118,11 @@ def main() -> int:
         # interleaved so that a busy moment of the machine hits both alike.
         asyncio.run(run_async(endpoint, paths[:8], 8))
         run_sync(endpoint, paths[:8], 8)
+        wire = prebuilt(endpoint, paths)
         variants = (
             ("async, 1 loop", lambda: asyncio.run(run_async(endpoint, paths, args.concurrency))),
             ("sync, threads", lambda: run_sync(endpoint, paths, args.concurrency)),
+            ("bare httpx", lambda: asyncio.run(run_httpx(endpoint, wire, args.concurrency))),
         )
         times: dict[str, list[float]] = {name: [] for name, _ in variants}
         failures: dict[str, int] = dict.fromkeys(times, 0)
@@ -110,6 +151,10 @@ def main() -> int:
             f"{name:<16} {elapsed:>8.2f} {args.files / elapsed:>8.1f} "
             f"{ideal / elapsed:>9.1%} {failed:>7}"
         )
+    print(
+        "(bare httpx: the same wire requests, prebuilt, posted by a plain httpx.AsyncClient "
+        "on one loop: the floor of any httpx client here)"
+    )
     async_share = ideal / rows[0][1]
     sync_share = ideal / rows[1][1]
     print(
