@@ -527,3 +527,25 @@ def test_the_async_client_is_usable_from_plain_threads() -> None:
     for t in threads:
         t.join()
     assert texts == ["hello"] * 3
+
+
+async def test_a_refreshing_credential_provider_is_asked_off_the_loop() -> None:
+    """A provider that may read files or the network is called in a worker thread, each attempt."""
+    from volcspeech.credentials import OpenApiCredentials
+
+    loop_thread = threading.get_ident()
+    asked_in: list[int] = []
+
+    class Provider:
+        def get_credentials(self) -> OpenApiCredentials:
+            asked_in.append(threading.get_ident())
+            return OpenApiCredentials("AK", "sts-session-token-value-not-a-key")
+
+    ok = json.dumps(
+        {"ResponseMetadata": {"RequestId": "R", "Action": "StartSegment"}, "Result": "ok"}
+    ).encode()
+    transport = MockTransport(lambda r: HttpResponse(200, {}, ok))
+    async with AsyncRtcClient(credentials=Provider(), transport=transport) as rtc:
+        assert (await rtc.start_segment(start_request())).ok
+    assert len(asked_in) == 1
+    assert loop_thread not in asked_in
