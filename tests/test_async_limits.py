@@ -4,7 +4,9 @@ cap, cut-off bodies, cancellation that leaks nothing, and the upload read off th
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
+import json
 import os
 import socket
 import struct
@@ -375,3 +377,53 @@ async def test_http_client_of_another_kind_is_refused() -> None:
 
     with httpx.Client() as sync_client, pytest.raises(errors.ConfigurationError):
         HttpxTransport(sync_client)  # type: ignore[arg-type]
+
+
+async def test_the_deadline_cuts_a_stalled_upload_and_closes_the_file(
+    raw_server: Callable[..., RawServer], tmp_path: Path
+) -> None:
+    """A server that stops reading mid-upload cannot hold the call past its deadline; the
+    audio file is closed when the TimeoutError is raised."""
+    received: list[int] = []
+    server = raw_server(stalls(received, threading.Event(), threading.Event()))
+    audio = wav(tmp_path / "big.wav", 16 << 20)
+    async with AsyncAsrClient(api_key="k", endpoint=server.url, max_retries=3) as asr:
+        error, elapsed = await timed(lambda: asr.recognize(audio, deadline=0.8))
+    assert isinstance(error, errors.TimeoutError)
+    assert "deadline" in str(error)
+    assert elapsed < 2.5
+    assert received  # the upload had begun
+    assert open_fds_to(audio) == 0
+
+
+async def test_a_pipe_is_spooled_off_the_loop_and_recognized(tmp_path: Path) -> None:
+    """A non-seekable stream is spooled (in a worker thread) and sent whole."""
+    from volcspeech import HttpResponse
+    from volcspeech.testing import MockTransport, sample_audio
+
+    data = sample_audio("hello.wav").read_bytes()
+    bodies: list[bytes] = []
+
+    async def handler(request: HttpRequest) -> HttpResponse:
+        bodies.append(request.read_body())
+        return HttpResponse(
+            200,
+            {"X-Api-Status-Code": "20000000"},
+            json.dumps({"result": {"text": "hi", "utterances": []}}).encode(),
+        )
+
+    read_fd, write_fd = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    with os.fdopen(read_fd, "rb") as stream:
+        async with AsyncAsrClient(api_key="k", transport=MockTransport(handler)) as asr:
+            transcript = await asr.recognize(stream)
+    writer.join()
+    assert transcript.text == "hi"
+
+    assert base64.b64encode(data) in bodies[0]
