@@ -21,6 +21,7 @@ the shared ``CallState`` and ``decide_retry``.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import ssl
 import time
@@ -92,7 +93,10 @@ class _ThreadedBody:
         chunks, self._chunks = self._chunks, None
         close = getattr(chunks, "close", None)
         if close is not None:
-            close()
+            # A block is never being produced here (a cancelled hop waits for its
+            # thread), but a generator still running must not turn into a new error.
+            with contextlib.suppress(ValueError):
+                close()
 
 
 def _headers(raw: list[tuple[bytes, bytes]]) -> Headers:
@@ -108,6 +112,18 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> Headers:
     return Headers(joined.values())
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` or an exception in its chain (httpx wraps httpcore's) is a ``kind``."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, kind):
+            return True
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
+
+
 def _translate(
     exc: BaseException, request: HttpRequest, log_id: str | None
 ) -> errors.VolcSpeechError:
@@ -121,7 +137,7 @@ def _translate(
     if isinstance(exc, (httpx.LocalProtocolError, UnicodeError)):
         # Never quote: the value is usually a credential.
         return errors.ConfigurationError(f"a request header cannot be sent ({name})")
-    if isinstance(exc.__context__, ssl.SSLError) or isinstance(exc, ssl.SSLError):
+    if _caused_by(exc, ssl.SSLError):
         return errors.TransportError(f"TLS error: {name}", request_id=rid, log_id=log_id)
     # httpx messages are about sockets and hosts, never credentials; keep them
     # short and pass them through the redactor anyway.
