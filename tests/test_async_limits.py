@@ -427,3 +427,17 @@ async def test_a_pipe_is_spooled_off_the_loop_and_recognized(tmp_path: Path) -> 
     assert transcript.text == "hi"
 
     assert base64.b64encode(data) in bodies[0]
+
+
+async def test_a_tls_failure_is_a_transport_error(raw_server: Callable[..., RawServer]) -> None:
+    """An https endpoint answered in plain text is a TLS TransportError, never an ssl exception."""
+
+    def plain(conn: socket.socket, stop: threading.Event) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    server = raw_server(plain)
+    endpoint = server.url.replace("http://", "https://")
+    async with AsyncRtcClient("AK", "SK", endpoint=endpoint, max_retries=0) as client:
+        with pytest.raises(errors.TransportError, match="TLS error"):
+            await client.start_segment(_start())
