@@ -441,3 +441,28 @@ async def test_a_tls_failure_is_a_transport_error(raw_server: Callable[..., RawS
     async with AsyncRtcClient("AK", "SK", endpoint=endpoint, max_retries=0) as client:
         with pytest.raises(errors.TransportError, match="TLS error"):
             await client.start_segment(_start())
+
+
+def test_the_async_body_is_encoded_in_small_pieces(tmp_path: Path) -> None:
+    """The async client's body encodes 384 KiB of audio per piece (each encoding holds the
+    GIL briefly) and joins to the same bytes as the sync client's 3 MiB pieces."""
+    from volcspeech.asr import AsrClient, RecognitionOptions
+    from volcspeech.asr._async_client import ENCODE_SIZE
+    from volcspeech.asr._audio import prepare_audio
+
+    audio = wav(tmp_path / "mid.wav", 7 << 20)
+    client = AsrClient(api_key="k", transport=lambda r: pytest.fail("no sending"))
+    bodies = []
+    for encode_size in (None, ENCODE_SIZE):
+        prepared = prepare_audio(audio, {})
+        request = client._recognize_request(prepared, RecognitionOptions(), "rid", encode_size)
+        assert isinstance(request.body, StreamBody)
+        pieces = [bytes(p) for p in request.body]
+        bodies.append((pieces, len(request.body)))
+        assert prepared.source is not None
+        prepared.source.close()
+    (big, length), (small, same_length) = bodies
+    assert length == same_length
+    assert b"".join(big) == b"".join(small)
+    assert max(len(p) for p in small) == ENCODE_SIZE // 3 * 4
+    assert max(len(p) for p in big) == 4 << 20

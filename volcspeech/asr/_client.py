@@ -345,7 +345,11 @@ class AsrClient(BaseClient):
         return options, request_id, self._settings(timeout, deadline)
 
     def _recognize_request(
-        self, prepared: PreparedAudio, options: RecognitionOptions, request_id: str
+        self,
+        prepared: PreparedAudio,
+        options: RecognitionOptions,
+        request_id: str,
+        encode_size: int | None = None,
     ) -> HttpRequest:
         """The flash request of checked audio (shared with the async client)."""
         return build_recognize(
@@ -356,6 +360,7 @@ class AsrClient(BaseClient):
             uid=self.uid,
             audio=prepared,
             options=options,
+            encode_size=encode_size,
         )
 
     # --- batches ---------------------------------------------------------------
