@@ -37,6 +37,11 @@ except ImportError as _exc:  # pragma: no cover - exercised in a fresh interpret
         "volcspeech's async clients need httpx: pip install 'volcspeech[async]'"
     ) from _exc
 
+# anyio loads its asyncio backend on first use, some 40 ms of imports: load it
+# with this module (at start-up), not inside the first request on a running loop.
+with contextlib.suppress(ImportError):
+    import anyio._backends._asyncio
+
 from . import errors
 from ._answer import ACCEPT_ENCODING, AnswerBody, deadline_passed
 from ._log import redact
