@@ -11,17 +11,23 @@ reported as gaps.
 from __future__ import annotations
 
 from .._subtitles import join_text
-from ._model import MIXED_USER, Gap, RoomTranscript, RoomUtterance, RoomWord
+from ._model import MIXED_USER, Gap, RoomKey, RoomTranscript, RoomUtterance, RoomWord
 from ._moderation import ModerationMatch, Moderator
+from ._recognize import AudioRef
 from ._resolvers import base_url_resolver, s3_presigned_resolver, tos_presigned_resolver
-from ._transcriber import AudioRef, SegmentTranscriber
+from ._store import MemoryRoomStore, RoomState, RoomStore
+from ._transcriber import SegmentTranscriber
 
 __all__ = [
     "AudioRef",
     "Gap",
     "MIXED_USER",
+    "MemoryRoomStore",
     "ModerationMatch",
     "Moderator",
+    "RoomKey",
+    "RoomState",
+    "RoomStore",
     "RoomTranscript",
     "RoomUtterance",
     "RoomWord",
@@ -34,8 +40,12 @@ __all__ = [
 
 for _name in (
     "Gap",
+    "MemoryRoomStore",
     "ModerationMatch",
     "Moderator",
+    "RoomKey",
+    "RoomState",
+    "RoomStore",
     "RoomTranscript",
     "RoomUtterance",
     "RoomWord",

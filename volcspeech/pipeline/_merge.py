@@ -24,7 +24,7 @@ Everything here is deterministic and independent of arrival order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import attrs
 
@@ -36,9 +36,12 @@ __all__ = ["MergedUtterance", "PieceWord", "SegmentPiece", "merge_stream"]
 _TOUCH_MS = 50
 
 
-@attrs.frozen
-class PieceWord:
-    """A recognized word in absolute time (epoch ms)."""
+class PieceWord(NamedTuple):
+    """A recognized word in absolute time (epoch ms).
+
+    A named tuple rather than an attrs class: a long room holds one per word,
+    and tuples of plain values drop out of the garbage collector's sight.
+    """
 
     text: str
     start: int
@@ -189,6 +192,16 @@ def _group(
     groups: dict[tuple[int, int], list[PieceWord]] = {}
     for k in kept:
         groups.setdefault((k.piece_index, k.utterance_index), []).append(k.word)
+    return _join_groups(ordered, groups, boundaries, join_gap_ms)
+
+
+def _join_groups(
+    ordered: Sequence[SegmentPiece],
+    groups: dict[tuple[int, int], list[PieceWord]],
+    boundaries: dict[int, int],
+    join_gap_ms: int,
+) -> list[MergedUtterance]:
+    """Turn kept words, grouped per (piece, utterance), into joined utterances."""
     keys = sorted(groups, key=lambda key: (groups[key][0].start, key))
     merged: list[MergedUtterance] = []
     last_piece: Optional[int] = None
