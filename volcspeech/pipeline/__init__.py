@@ -14,12 +14,20 @@ from .._subtitles import join_text
 from ._model import MIXED_USER, Gap, RoomKey, RoomTranscript, RoomUtterance, RoomWord
 from ._moderation import ModerationMatch, Moderator
 from ._recognize import AudioRef
-from ._resolvers import base_url_resolver, s3_presigned_resolver, tos_presigned_resolver
+from ._resolvers import (
+    BaseUrlResolver,
+    S3PresignedResolver,
+    TosPresignedResolver,
+    base_url_resolver,
+    s3_presigned_resolver,
+    tos_presigned_resolver,
+)
 from ._store import MemoryRoomStore, RoomState, RoomStore
 from ._transcriber import SegmentTranscriber
 
 __all__ = [
     "AudioRef",
+    "BaseUrlResolver",
     "Gap",
     "MIXED_USER",
     "MemoryRoomStore",
@@ -31,7 +39,9 @@ __all__ = [
     "RoomTranscript",
     "RoomUtterance",
     "RoomWord",
+    "S3PresignedResolver",
     "SegmentTranscriber",
+    "TosPresignedResolver",
     "base_url_resolver",
     "join_text",
     "s3_presigned_resolver",
@@ -39,6 +49,7 @@ __all__ = [
 ]
 
 for _name in (
+    "BaseUrlResolver",
     "Gap",
     "MemoryRoomStore",
     "ModerationMatch",
@@ -49,6 +60,8 @@ for _name in (
     "RoomTranscript",
     "RoomUtterance",
     "RoomWord",
+    "S3PresignedResolver",
     "SegmentTranscriber",
+    "TosPresignedResolver",
 ):
     globals()[_name].__module__ = __name__
