@@ -14,6 +14,7 @@ from .._subtitles import join_text
 from ._model import MIXED_USER, Gap, RoomKey, RoomTranscript, RoomUtterance, RoomWord
 from ._moderation import ModerationMatch, Moderator
 from ._recognize import AudioRef
+from ._redis_store import RedisRoomStore
 from ._resolvers import (
     BaseUrlResolver,
     S3PresignedResolver,
@@ -22,6 +23,7 @@ from ._resolvers import (
     s3_presigned_resolver,
     tos_presigned_resolver,
 )
+from ._sqlite_store import SQLiteRoomStore
 from ._store import MemoryRoomStore, RoomState, RoomStore
 from ._transcriber import SegmentTranscriber
 
@@ -33,6 +35,7 @@ __all__ = [
     "MemoryRoomStore",
     "ModerationMatch",
     "Moderator",
+    "RedisRoomStore",
     "RoomKey",
     "RoomState",
     "RoomStore",
@@ -40,6 +43,7 @@ __all__ = [
     "RoomUtterance",
     "RoomWord",
     "S3PresignedResolver",
+    "SQLiteRoomStore",
     "SegmentTranscriber",
     "TosPresignedResolver",
     "base_url_resolver",
@@ -54,6 +58,7 @@ for _name in (
     "MemoryRoomStore",
     "ModerationMatch",
     "Moderator",
+    "RedisRoomStore",
     "RoomKey",
     "RoomState",
     "RoomStore",
@@ -61,6 +66,7 @@ for _name in (
     "RoomUtterance",
     "RoomWord",
     "S3PresignedResolver",
+    "SQLiteRoomStore",
     "SegmentTranscriber",
     "TosPresignedResolver",
 ):
