@@ -133,7 +133,8 @@ class LiveRoom:
             end_time=m.end - origin,
             text=m.text,
             words=tuple(
-                RoomWord(w.text, w.start - origin, w.end - origin, w.confidence) for w in m.words
+                RoomWord(text, start - origin, end - origin, confidence)
+                for text, start, end, confidence in m.words
             ),
             start_epoch_ms=m.start,
             segments=m.sequences,

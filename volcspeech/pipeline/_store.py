@@ -18,19 +18,20 @@ import collections
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Optional, Protocol, runtime_checkable
 
 import attrs
 
 from ..errors import ConfigurationError
-from ._merge import PieceUtterance, PieceWord, SegmentPiece
+from ._merge import PieceUtterance, PieceWord, SegmentPiece, WordTuple
 from ._model import RoomKey
 
 __all__ = [
     "DEFAULT_FINISHED_TTL",
     "DEFAULT_MAX_FINISHED",
     "MemoryRoomStore",
+    "PieceResult",
     "RoomState",
     "RoomStore",
     "piece_from_dict",
@@ -157,6 +158,58 @@ def piece_to_dict(
     if error is not None:
         out["error"] = list(error)
     return out
+
+
+class PieceResult(Mapping[str, Any]):
+    """A result as :func:`piece_to_dict` gives it, built only when read.
+
+    The in-memory store keeps these: the words as plain tuples of plain values
+    (which the garbage collector stops tracking) instead of a dict per
+    utterance and a list per word, which a long room would make every
+    collection walk again and again.
+    """
+
+    __slots__ = ("_utterances", "end", "error", "failed", "sequence", "start", "user_id")
+
+    def __init__(
+        self, user_id: str, piece: SegmentPiece, error: Optional[tuple[str, str, int]] = None
+    ) -> None:
+        self.user_id = user_id
+        self.error = error
+        self.sequence = piece.sequence
+        self.start = piece.start
+        self.end = piece.end
+        self.failed = piece.failed
+        self._utterances: tuple[tuple[str, tuple[WordTuple, ...], Any], ...] = tuple(
+            (u.text, tuple((w[0], w[1], w[2], w[3]) for w in u.words), u.additions)
+            for u in piece.utterances
+        )
+
+    @property
+    def piece(self) -> SegmentPiece:
+        """The segment's piece, rebuilt."""
+        return SegmentPiece(
+            self.sequence,
+            self.start,
+            self.end,
+            tuple(
+                PieceUtterance(text, tuple(PieceWord(*w) for w in words), additions)
+                for text, words, additions in self._utterances
+            ),
+            self.failed,
+        )
+
+    def _data(self) -> dict[str, Any]:
+        return piece_to_dict(self.user_id, self.piece, self.error)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
 
 
 def piece_from_dict(

@@ -24,22 +24,31 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from typing import Optional
+from typing import Final, Optional
 
 from ._merge import (
     _TOUCH_MS,
     MergedUtterance,
-    PieceWord,
+    PieceUtterance,
     SegmentPiece,
+    WordTuple,
     _adjacent,
     _join_groups,
-    _same_word,
+    _same_span,
 )
 
 __all__ = ["StreamTimeline"]
 
-#: One kept word: the index of its utterance in the piece, and the word.
-_Entry = tuple[int, PieceWord]
+#: One kept word: ``(start, end, midpoint, utterance index, text, confidence)``.
+#: A plain tuple of plain values: the garbage collector stops tracking it, so a
+#: long room does not make every collection walk each of its words.
+_Entry = tuple[int, int, float, int, str, Optional[float]]
+_START: Final = 0
+_END: Final = 1
+_MID: Final = 2
+_UTT: Final = 3
+_TEXT: Final = 4
+_CONF: Final = 5
 
 
 def _sort_key(piece: SegmentPiece) -> tuple[int, int]:
@@ -49,10 +58,22 @@ def _sort_key(piece: SegmentPiece) -> tuple[int, int]:
 class _Node:
     """A recognized piece on the timeline and its merge state."""
 
-    __slots__ = ("bound", "final", "open", "piece")
+    __slots__ = ("bound", "counts", "entries", "final", "open", "piece")
 
     def __init__(self, piece: SegmentPiece) -> None:
-        self.piece = piece
+        # The piece without its words (kept as entries), and each utterance's word count.
+        self.piece = SegmentPiece(
+            piece.sequence,
+            piece.start,
+            piece.end,
+            tuple(PieceUtterance(u.text, (), u.additions) for u in piece.utterances),
+        )
+        self.counts = tuple(len(u.words) for u in piece.utterances)
+        self.entries: tuple[_Entry, ...] = tuple(
+            (w.start, w.end, (w.start + w.end) / 2, u_index, w.text, w.confidence)
+            for u_index, u in enumerate(piece.utterances)
+            for w in u.words
+        )
         self.bound: Optional[int] = None  # the boundary with the previous recognized piece
         self.open: list[_Entry] = []
         self.final: list[_Entry] = []
@@ -67,23 +88,14 @@ def _boundary(prev: SegmentPiece, piece: SegmentPiece, redundant_ms: int) -> Opt
     return None
 
 
-def _entries(piece: SegmentPiece, lo: Optional[int]) -> list[_Entry]:
-    return [
-        (u_index, word)
-        for u_index, utterance in enumerate(piece.utterances)
-        for word in utterance.words
-        if lo is None or word.midpoint >= lo
-    ]
-
-
 def _drop_duplicate(left: list[_Entry], right: list[_Entry]) -> None:
     """The reference's ``_drop_boundary_duplicate`` on two pieces' word lists."""
     if not left or not right:
         return
-    a = max(left, key=lambda e: e[1].end)
-    b = min(right, key=lambda e: e[1].start)
-    if _same_word(a[1], b[1]):
-        if (a[1].end - a[1].start) < (b[1].end - b[1].start):
+    a = max(left, key=lambda e: e[_END])
+    b = min(right, key=lambda e: e[_START])
+    if _same_span(a[_TEXT], a[_START], a[_END], b[_TEXT], b[_START], b[_END]):
+        if (a[_END] - a[_START]) < (b[_END] - b[_START]):
             left.remove(a)
         else:
             right.remove(b)
@@ -108,22 +120,20 @@ class StreamTimeline:
     def __len__(self) -> int:
         return len(self._nodes)
 
-    @property
-    def pieces(self) -> list[SegmentPiece]:
-        """The recognized pieces in time order."""
-        return [node.piece for node in self._nodes]
-
     def _step(self, prev: Optional[_Node], node: _Node) -> None:
         """Settle the edge between ``prev`` and ``node``: ``prev.final`` and ``node.open``."""
         if prev is None:
             node.bound = None
-            node.open = _entries(node.piece, None)
+            node.open = list(node.entries)
             return
         lo = _boundary(prev.piece, node.piece, self.redundant_duration_ms)
         node.bound = lo
-        left = prev.open if lo is None else [e for e in prev.open if e[1].midpoint < lo]
-        left = list(left)
-        right = _entries(node.piece, lo)
+        if lo is None:
+            left = list(prev.open)
+            right = list(node.entries)
+        else:
+            left = [e for e in prev.open if e[_MID] < lo]
+            right = [e for e in node.entries if e[_MID] >= lo]
         if prev.piece.end + _TOUCH_MS >= node.piece.start:
             _drop_duplicate(left, right)
         prev.final = left
@@ -149,7 +159,7 @@ class StreamTimeline:
         node = _Node(piece)
         self._keys.insert(at, key)
         self._nodes.insert(at, node)
-        self.words += sum(len(u.words) for u in piece.utterances)
+        self.words += len(node.entries)
         nodes = self._nodes
         first = max(0, at - 1)
         self._step(nodes[at - 1] if at else None, node)
@@ -174,16 +184,23 @@ class StreamTimeline:
         if first > last:
             return []
         nodes = self._nodes[first : last + 1]
-        groups: dict[tuple[int, int], list[PieceWord]] = {}
+        groups: dict[tuple[int, int], list[WordTuple]] = {}
         for i, node in enumerate(nodes):
-            for u, w in node.final:
-                group = groups.get((i, u))
+            for e in node.final:
+                word = (e[_TEXT], e[_START], e[_END], e[_CONF])  # a plain, untracked tuple
+                group = groups.get((i, e[_UTT]))
                 if group is None:
-                    groups[(i, u)] = [w]
+                    groups[(i, e[_UTT])] = [word]
                 else:
-                    group.append(w)
+                    group.append(word)
         bounds = {i: node.bound for i, node in enumerate(nodes) if i and node.bound is not None}
-        return _join_groups([n.piece for n in nodes], groups, bounds, self.join_gap_ms)
+        return _join_groups(
+            [n.piece for n in nodes],
+            groups,
+            bounds,
+            self.join_gap_ms,
+            [n.counts for n in nodes],
+        )
 
     def _prev_nonempty(self, index: int) -> int:
         h = index - 1
@@ -203,15 +220,15 @@ class StreamTimeline:
             return -1
         prev = self._nodes[h]
         b = node.bound if node.bound is not None else prev.piece.end
-        prev_end = max(w.end for _, w in prev.final)
-        start = min(w.start for _, w in node.final)
+        prev_end = max(e[_END] for e in prev.final)
+        start = min(e[_START] for e in node.final)
         j = self.join_gap_ms
         return h if prev_end >= b - j and start <= b + j and start - prev_end <= j else -1
 
     def _one_fragment(self, index: int) -> bool:
         """All of node ``index``'s kept words belong to one utterance of its segment."""
         final = self._nodes[index].final
-        return len({u for u, _ in final}) == 1
+        return len({e[_UTT] for e in final}) == 1
 
     def around(self, first: int, last: int) -> list[MergedUtterance]:
         """Every merged utterance with a word from nodes ``first..last``, in full.
@@ -240,16 +257,18 @@ class StreamTimeline:
         # by the window's edge (or grouped differently because of crosstalk) touches it.
         a2 = self._prev_nonempty(a) if a > 0 else -1
         b2 = self._next_nonempty(b)
-        margin: set[int] = set()
+        margin: set[tuple[int, int, str]] = set()
         if a2 >= 0:
-            margin.update(id(w) for _, w in self._nodes[a2].final)
+            margin.update((e[_START], e[_END], e[_TEXT]) for e in self._nodes[a2].final)
         else:
             a2 = a
         if b2 < count:
-            margin.update(id(w) for _, w in self._nodes[b2].final)
+            margin.update((e[_START], e[_END], e[_TEXT]) for e in self._nodes[b2].final)
         else:
             b2 = b
-        return [m for m in self.window(a2, b2) if not any(id(w) in margin for w in m.words)]
+        return [
+            m for m in self.window(a2, b2) if not any((w[1], w[2], w[0]) in margin for w in m.words)
+        ]
 
     def _next_nonempty(self, index: int) -> int:
         n = index + 1

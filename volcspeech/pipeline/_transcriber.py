@@ -19,7 +19,7 @@ from ._model import RoomKey, RoomTranscript, RoomUtterance
 from ._recognize import AudioRef, Outcome, recognize_segment, safe_reason
 from ._room import LiveRoom
 from ._settings import check_callable, check_int, check_seconds, check_type
-from ._store import MemoryRoomStore, RoomStore, piece_to_dict
+from ._store import MemoryRoomStore, PieceResult, RoomStore, piece_to_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..asr import AsrClient, RecognitionOptions
@@ -357,7 +357,11 @@ class SegmentTranscriber(RoomLifecycle):
             error = None
             if outcome.error_type is not None:
                 error = (outcome.error_type, outcome.reason or "", outcome.attempts)
-            result = piece_to_dict(segment.user_id, outcome.piece, error)
+            result = (
+                piece_to_dict(segment.user_id, outcome.piece, error)
+                if self._shared
+                else PieceResult(segment.user_id, outcome.piece, error)
+            )
             if self.store.add_result(key, seg_id, result, time.time()) and not self._shared:
                 with self._lock:
                     room = self._rooms.get(key)
