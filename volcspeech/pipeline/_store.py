@@ -339,7 +339,9 @@ class MemoryRoomStore:
         """Record a segment's result; ``False`` if the room is finished or unknown."""
         with self._lock:
             room = self._rooms.get(key)
-            if room is None or segment_id not in room.segments or segment_id in room.results:
+            if room is None or key in self._finished:
+                return False
+            if segment_id not in room.segments or segment_id in room.results:
                 return False
             room.results[segment_id] = result
             room.touched = max(room.touched, now)

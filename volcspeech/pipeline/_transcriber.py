@@ -362,7 +362,15 @@ class SegmentTranscriber(RoomLifecycle):
                 if self._shared
                 else PieceResult(segment.user_id, outcome.piece, error)
             )
-            if self.store.add_result(key, seg_id, result, time.time()) and not self._shared:
+            stored = self.store.add_result(key, seg_id, result, time.time())
+            if not stored:
+                logger.info(
+                    "segment %s of room %s was recognized after the room was finished or "
+                    "dropped; its result is discarded",
+                    seg_id,
+                    key,
+                )
+            elif not self._shared:
                 with self._lock:
                     room = self._rooms.get(key)
                 if room is not None:
