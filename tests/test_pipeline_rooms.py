@@ -326,3 +326,52 @@ def test_segment_retries_follow_a_retry_policy() -> None:
         (final,) = t.finish(timeout=5)
     assert len(tries) == 2
     assert final.gaps[0].attempts == 2
+
+
+class FlakyStore(MemoryRoomStore):
+    """A memory store whose first add_segment fails, as an unreachable database would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def add_segment(self, *args: Any) -> bool:
+        """Fail once, then store."""
+        if self.failures:
+            self.failures -= 1
+            raise OSError("database is unreachable")
+        return super().add_segment(*args)
+
+
+def test_a_store_failure_keeps_the_redelivery_acceptable(volcspeech_emulator: Emulator) -> None:
+    """A callback whose segment could not be stored is taken when RTC re-sends it; nothing is
+    left pending; after finish() every submit is refused."""
+    emu = volcspeech_emulator
+    room = emu.rtc.register_sample_room()
+    emu.rtc.client().start_segment(
+        StartSegmentRequest(
+            app_id=room.app_id,
+            room_id=room.room_id,
+            task_id="t",
+            storage_config=StorageConfig.tos(account_id="2100000000", bucket="segments"),
+        )
+    )
+    assert emu.rtc.wait_for_callbacks(timeout=30)
+    body = emu.rtc.take_callbacks()[0]
+    asr = ReadyAsr()
+    with SegmentTranscriber(
+        asr,  # type: ignore[arg-type]
+        resolve_audio=lambda s: "https://cdn.invalid/x/w0.wav",
+        callback_secret=emu.credentials.callback_secret,
+        store=FlakyStore(),
+    ) as t:
+        with pytest.raises(OSError, match="unreachable"):
+            t.submit(body)
+        assert t.pending == 0
+        assert t.submit(body) is True  # the re-delivery
+        assert t.submit(body) is False  # and now a duplicate
+        (final,) = t.finish(timeout=5)
+        with pytest.raises(RuntimeError, match="finished"):
+            t.submit(body)
+    assert final.segments == 1
+    assert len(asr.calls) == 1

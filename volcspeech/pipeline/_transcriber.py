@@ -218,12 +218,12 @@ class SegmentTranscriber(RoomLifecycle):
 
     # --- input -----------------------------------------------------------------
 
-    def _to_segment(self, item: Any) -> Optional[Segment]:
+    def _to_segment(self, item: Any) -> tuple[Optional[Segment], Optional[CallbackEvent]]:
         from ..rtc import CallbackEvent, Segment, parse_callback
         from ..rtc._callbacks import SEGMENT_EVENT_TYPE
 
         if isinstance(item, Segment):
-            return item
+            return item, None
         if not isinstance(item, CallbackEvent):
             if not isinstance(item, (bytes, bytearray, str, Mapping)):
                 raise TypeError(
@@ -239,14 +239,17 @@ class SegmentTranscriber(RoomLifecycle):
             else:
                 item = parse_callback(item, self._callback_secret, max_age=self.max_callback_age)
         # Bounded by count; older re-deliveries are refused by the callback's age check.
-        if not self._dedup.first_delivery(item):
+        # An id is recorded once its segment is stored (see submit): a delivery that
+        # failed half-way must stay acceptable when RTC re-sends it.
+        if item in self._dedup:
             logger.debug("duplicate callback %s ignored", item.event_id)
-            return None
+            return None, None
         if item.event_type != SEGMENT_EVENT_TYPE:
+            self._dedup.seen(item)
             logger.debug("callback %s of type %s ignored", item.event_id, item.event_type)
-            return None
+            return None, None
         segment: Segment = item.segment(self.field_mapping)
-        return segment
+        return segment, item
 
     def submit(self, item: Union[Segment, CallbackEvent, bytes, str, Mapping[str, Any]]) -> bool:
         """Queue one segment (or callback) for recognition.
@@ -265,8 +268,14 @@ class SegmentTranscriber(RoomLifecycle):
                 an executor that refuses work (the segment is not recorded, so
                 a re-delivery can still be taken).
             RuntimeError: after :meth:`finish`.
+
+        A store that cannot be reached raises its own error (``sqlite3.Error``,
+        ``redis.RedisError``); nothing is recorded then, so RTC's re-delivery
+        is taken. Answer the callback with a 5xx.
         """
-        segment = self._to_segment(item)
+        if self._finished:
+            raise RuntimeError("this SegmentTranscriber is finished")
+        segment, event = self._to_segment(item)
         if segment is None:
             return False
         key, seg_id = room_key(segment), segment_id(segment)
@@ -285,6 +294,8 @@ class SegmentTranscriber(RoomLifecycle):
                 "duration": segment.duration_ms,
             }
             if not self.store.add_segment(key, seg_id, record, time.time()):
+                if event is not None:
+                    self._dedup.seen(event)
                 logger.debug("duplicate or late segment %s %s ignored", key, seg_id)
                 return False
             try:
@@ -303,6 +314,8 @@ class SegmentTranscriber(RoomLifecycle):
                     "is it shut down?"
                 ) from exc
             queued = True
+            if event is not None:
+                self._dedup.seen(event)
         finally:
             if not queued:
                 self._release(key)
