@@ -31,8 +31,7 @@ from volcspeech.rtc import (
     parse_callback,
     sign_callback,
 )
-from volcspeech.testing import Emulator
-from volcspeech.testing._sample import SampleRoom
+from volcspeech.testing import Emulator, SampleRoom
 
 BUCKET = "segments"
 

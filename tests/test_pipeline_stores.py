@@ -145,13 +145,13 @@ def test_store_settings_are_checked(tmp_path: Path) -> None:
         MemoryRoomStore(max_finished=0)
 
 
-def _worker(factory: Callable[[], RoomStore], seed: int, barrier: Any, out: Any) -> None:
+def _worker(store: RoomStore, seed: int, barrier: Any, out: Any) -> None:
     """One 'webhook worker': receives every segment, some twice, then finishes the room."""
     asr = ReadyAsr()
     with SegmentTranscriber(
         asr,  # type: ignore[arg-type]
         resolve_audio=base_url_resolver("https://cdn.invalid"),
-        store=factory(),
+        store=store,
         on_room_finished=lambda t: out.put(("hook", seed)),
     ) as transcriber:
         deliveries = [segment(n) for n in range(SEGMENTS)] * 2
@@ -171,15 +171,18 @@ def test_worker_processes_produce_each_room_once(
 ) -> None:
     """Three processes receive the same segments (shuffled, duplicated): each segment is
     recognized once in all, and exactly one process produces the transcript, complete."""
+    store: RoomStore
     if kind == "sqlite":
-        path = str(tmp_path / "rooms.db")
-        factory: Callable[[], RoomStore] = lambda: SQLiteRoomStore(path)  # noqa: E731
+        store = SQLiteRoomStore(tmp_path / "rooms.db")
     else:
-        url, prefix = request.getfixturevalue("redis_url"), f"mp{random.getrandbits(32)}"
-        factory = lambda: RedisRoomStore(url, prefix=prefix)  # noqa: E731
-    ctx = multiprocessing.get_context("fork")
+        url = request.getfixturevalue("redis_url")
+        store = RedisRoomStore(url, prefix=f"mp{random.getrandbits(32)}")
+    # Not "fork": the test process has threads (emulators, pools) whose locks a forked
+    # child would inherit held. The store travels pickled, as its configuration.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["volcspeech.pipeline", "test_pipeline_rooms"])
     barrier, out = ctx.Barrier(3), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(factory, seed, barrier, out)) for seed in range(3)]
+    procs = [ctx.Process(target=_worker, args=(store, seed, barrier, out)) for seed in range(3)]
     for p in procs:
         p.start()
     messages = [out.get(timeout=60) for _ in range(4)]

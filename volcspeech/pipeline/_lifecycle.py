@@ -125,7 +125,9 @@ class RoomLifecycle:
 
         Args:
             key: the room's :class:`RoomKey` ``(app_id, room_id, task_id)``.
-            timeout: the longest wait for segments still being recognized (seconds).
+            timeout: the longest wait for segments still being recognized
+                (seconds). With a shared store, give one: a segment accepted
+                by a worker that died is never completed.
 
         Returns:
             The room's transcript; ``None`` when it was already finished (or

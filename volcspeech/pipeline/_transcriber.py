@@ -482,7 +482,9 @@ class SegmentTranscriber(RoomLifecycle):
         Waits for every segment, fires the remaining ``on_utterance`` calls and
         ``on_room_finished`` per room. No more segments are accepted afterwards.
         Rooms already finished (by :meth:`finish_room`, the idle timeout or
-        another worker) are not included.
+        another worker) are not included. With a shared store this finishes
+        every unfinished room in the store: call it from one place when the
+        whole service stops (workers call :meth:`close`), with a ``timeout``.
 
         Raises:
             TimeoutError: segments still pending after ``timeout`` seconds.
