@@ -375,3 +375,20 @@ def test_a_store_failure_keeps_the_redelivery_acceptable(volcspeech_emulator: Em
             t.submit(body)
     assert final.segments == 1
     assert len(asr.calls) == 1
+
+
+def test_live_utterances_wait_for_room_time_zero() -> None:
+    """Utterances handed out before the first segment arrived carry the same room times as
+    the final transcript: they wait for room time zero."""
+    seen: list[Any] = []
+    with ready(on_utterance=seen.append, max_workers=1) as t:
+        for n in (3, 2, 1, 4, 0):
+            t.submit(segment(n))
+            t.wait(timeout=10)
+            if n == 1:
+                assert seen == []  # final, but room time zero is not known yet
+        (final,) = t.finish(timeout=5)
+    assert sorted((u.text, u.start_time) for u in seen) == sorted(
+        (u.text, u.start_time) for u in final.utterances
+    )
+    assert final.utterances[0].start_time == 1000

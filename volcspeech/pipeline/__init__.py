@@ -5,7 +5,11 @@
 concurrently with an ``AsrClient``, and merges them into one time-ordered
 ``RoomTranscript`` per room: words shifted to room time, redundant overlaps
 taken once, utterances cut by a segment edge joined back, failed segments
-reported as gaps.
+reported as gaps. A room is one segmentation task in one RTC room
+(``RoomKey``); it is finished once — by ``finish_room``, an idle timeout or
+``finish`` — and its state is then forgotten. Rooms live in a ``RoomStore``:
+in memory (one process), SQLite (worker processes on one host) or Redis
+(several hosts).
 """
 
 from __future__ import annotations

@@ -47,6 +47,9 @@ class LiveRoom:
         self.earliest: Optional[int] = None
         self.streams: dict[str, _Stream] = {}
         self.emitted: set[tuple[str, int, int, str]] = set()
+        # Live utterances carry room times, so they wait for room time zero: the
+        # start of a first segment (sequence 0), unless origin_ms was given.
+        self.origin_known = origin_ms is not None
         self.pending = 0
         self.lock = threading.Lock()  # guards the merge state; the transcriber's lock the rest
 
@@ -102,12 +105,29 @@ class LiveRoom:
             first, last = timeline.insert(piece)
         if not live:
             return []
+        if not self.origin_known:
+            if piece.sequence not in (0, None):
+                return []
+            self.origin_known = True
+            return self._final_everywhere()
         ready = []
         for m in timeline.around(first, last):
             mark = (user_id, m.start, m.end, m.text)
             if mark not in self.emitted and self._is_final(stream, m):
                 self.emitted.add(mark)
                 ready.append(self._utterance(user_id, m))
+        return ready
+
+    def _final_everywhere(self) -> list[RoomUtterance]:
+        """Every final utterance not handed out yet (once, when room time zero is known)."""
+        ready = []
+        for user_id, stream in self.streams.items():
+            for m in stream.timeline.utterances():
+                mark = (user_id, m.start, m.end, m.text)
+                if mark not in self.emitted and self._is_final(stream, m):
+                    self.emitted.add(mark)
+                    ready.append(self._utterance(user_id, m))
+        ready.sort(key=lambda u: (u.start_epoch_ms, u.user_id))
         return ready
 
     def _is_final(self, stream: _Stream, m: MergedUtterance) -> bool:
@@ -120,10 +140,10 @@ class LiveRoom:
         if first is None or last is None:  # pragma: no cover - sequences come from pieces
             return False
         head = first[0] + self.redundant_ms + self.join_gap_ms
-        if m.start < head and first_seq and (first_seq - 1) not in spans:
+        if m.start <= head and first_seq and (first_seq - 1) not in spans:
             return False  # the previous segment may still own or extend its head
         tail = last[1] - self.join_gap_ms
-        return not (m.end > tail and last_seq + 1 not in spans)
+        return not (m.end >= tail and last_seq + 1 not in spans)
 
     def _utterance(self, user_id: str, m: MergedUtterance) -> RoomUtterance:
         origin = self.origin
