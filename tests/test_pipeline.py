@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import time
 import threading
+import time
 from typing import Any
 
 import pytest
