@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .._http import is_testing, set_testing
 from ._asr_service import AsrCall, AsrRegistration, AsrService
+from ._asr_standard_service import StandardService, StandardTask
 from ._callback_sender import CallbackDelivery
 from ._emulator import (
     Emulator,
@@ -36,6 +37,7 @@ from ._sample import (
     load_sample_room,
 )
 from ._storage_service import StorageService
+from ._tos_service import TosService
 
 __all__ = [
     "AsrCall",
@@ -57,8 +59,11 @@ __all__ = [
     "SampleUtterance",
     "SampleWord",
     "Service",
+    "StandardService",
+    "StandardTask",
     "StorageService",
     "TestCredentials",
+    "TosService",
     "is_testing",
     "load_sample_room",
     "set_testing",
