@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol, Union, runtime_checkable
 
 from .. import errors
+from .._log import redact
 from .._messages import HttpRequest, HttpResponse, StreamBody, Timeout
 from .._retry import RetryPolicy
 from .._transport import CallSettings, Transport, send
@@ -193,7 +194,8 @@ class PresignedUploader:
             raise
         except Exception as exc:  # the SDK's own errors: a settings problem
             raise errors.ConfigurationError(
-                f"{type(self).__name__} could not presign {self.bucket}/{key}: {type(exc).__name__}"
+                f"{type(self).__name__} could not presign {self.bucket}/{key}: "
+                f"{type(exc).__name__}: {redact(str(getattr(exc, 'message', '') or exc))[:200]}"
             ) from None
         headers = {"Content-Type": source.content_type}
         body = StreamBody(source.size, lambda: source.chunks(), source.description)
