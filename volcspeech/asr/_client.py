@@ -30,6 +30,7 @@ from ._flash import FLASH_PATH, LOG_ID_HEADER, build_recognize, read_recognize
 from ._models import STANDARD_2_RESOURCE_ID, AsrModel
 from ._options import RecognitionOptions
 from ._results import Transcript
+from ._standard_batch import standard_batch
 from ._standard_client import (
     StandardOperations,
     flash_resource_id,
@@ -407,8 +408,17 @@ class AsrClient(StandardOperations, BaseClient):
         max_workers: int = DEFAULT_MAX_WORKERS,
         executor: concurrent.futures.Executor | None = None,
         progress: bool = False,
+        api: str = "flash",
+        uploader: Any = None,
+        model: str | AsrModel | None = None,
+        poll: PollLike = None,
     ) -> Iterator[BatchResult]:
         """Recognize many files in parallel, yielding results in input order.
+
+        With ``api="standard"`` (or ``"auto"`` for audio beyond flash's
+        limits) every task is submitted first, then all are polled together
+        from this thread: no thread waits for a task, and at most 4 threads
+        (``min(max_workers, 4)``) make the submits and queries.
 
         A failing item yields a :class:`BatchResult` with its ``error``; the
         batch goes on. At most ``2 * max_workers`` items are in flight (read
@@ -425,6 +435,10 @@ class AsrClient(StandardOperations, BaseClient):
                 down here. Executors in other processes get a pickled copy of
                 this client that reads its credentials from their environment.
             progress: print a progress line on stderr.
+            api: ``"flash"`` (default), ``"standard"`` or ``"auto"``, as for :meth:`recognize`.
+            uploader: for the standard API, as for :meth:`recognize`.
+            model: the standard model, as for :meth:`submit`.
+            poll: the polling schedule of each standard task.
 
         Yields:
             One :class:`BatchResult` per item, in input order.
@@ -439,6 +453,21 @@ class AsrClient(StandardOperations, BaseClient):
                 f"options must be RecognitionOptions, got {type(options).__name__}"
             )
         self._check_open()
+        if check_api_choice(api) != "flash":
+            total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+            return standard_batch(
+                self,
+                items,
+                api=api,
+                options=options,
+                max_workers=max_workers,
+                executor=executor,
+                make_result=BatchResult,
+                progress=_Progress(total, sys.stderr) if progress else None,
+                uploader=uploader,
+                model=model,
+                poll=poll,
+            )
         return self._batch(items, options, max_workers, executor, progress)
 
     def _batch(
