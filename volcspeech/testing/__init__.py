@@ -36,6 +36,7 @@ from ._sample import (
     SampleWord,
     load_sample_room,
 )
+from ._sample_audio import SAMPLE_AUDIO, sample_audio
 from ._storage_service import StorageService
 from ._tos_service import TosService
 
@@ -54,6 +55,7 @@ __all__ = [
     "MockTransport",
     "RecordedRequest",
     "RtcService",
+    "SAMPLE_AUDIO",
     "SampleRoom",
     "SampleTrack",
     "SampleUtterance",
@@ -66,6 +68,7 @@ __all__ = [
     "TosService",
     "is_testing",
     "load_sample_room",
+    "sample_audio",
     "set_testing",
 ]
 
