@@ -125,3 +125,28 @@ def test_batch_api_choice_is_checked(emu: Emulator) -> None:
     with emu.asr.client() as client, pytest.raises(errors.ValidationError, match="api"):
         client.recognize_many([HELLO], api="bulk")
     assert emu.requests == []
+
+
+def test_tasks_unfinished_at_the_batch_timeout_are_timeout_errors(emu: Emulator) -> None:
+    """A task still queued when the batch's wait runs out is that item's TimeoutError."""
+    from volcspeech.asr import BatchResult
+    from volcspeech.asr._standard_batch import standard_batch
+
+    emu.asr.standard.queued_for = 1e9
+    with emu.asr.client() as client:
+        started = time.monotonic()
+        (result,) = standard_batch(
+            client,
+            [HELLO],
+            api="standard",
+            options=None,
+            max_workers=2,
+            executor=None,
+            make_result=BatchResult,
+            progress=None,
+            poll=0.05,
+            timeout=0.3,
+        )
+    assert isinstance(result.error, errors.TimeoutError)
+    assert "resume it with AsrClient.wait" in str(result.error)
+    assert time.monotonic() - started < 3

@@ -393,3 +393,74 @@ def test_three_hours_through_auto_in_constant_memory(emu: Emulator, tmp_path: Pa
         f"3 h WAV {size / MIB:.0f} MiB: client peak RSS {out['before']:.1f} -> "
         f"{out['after']:.1f} MiB (peak reset: {out['reset']})"
     )
+
+
+# --- the emulator's streamed path for large files, on small ones -----------------------------
+
+
+@pytest.fixture
+def small_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files over 1 kB take the emulator's streamed (large-file) path."""
+    import volcspeech.testing._asr_standard_service as service
+
+    monkeypatch.setattr(service, "IN_MEMORY_LIMIT", 1000)
+
+
+@pytest.mark.usefixtures("small_limit")
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("hello.wav", "hello world"), ("hello.mp3", ""), ("silence.wav", None)],
+)
+def test_streamed_analysis_of_uploaded_files(
+    emu: Emulator, client: AsrClient, name: str, expected: str | None
+) -> None:
+    """Uploaded files are analysed as streams: registered truth by digest, MP3 durations,
+    silence; unregistered audio answers its duration, marked emulated."""
+    from volcspeech.testing import sample_audio
+
+    with TosUploader(bucket=emu.tos.bucket, client=emu.tos.client()) as uploader:
+        transcript = client.recognize(
+            sample_audio(name), api="standard", uploader=uploader, poll=0.01
+        )
+    if expected is None:
+        assert transcript.silent
+    else:
+        assert transcript.text == expected
+        assert (transcript.duration_ms or 0) > 900
+    if name == "hello.mp3":
+        assert transcript.additions.get("emulated") is True
+
+
+@pytest.mark.usefixtures("small_limit")
+def test_streamed_analysis_refuses_other_formats(emu: Emulator, client: AsrClient) -> None:
+    """A file that is not WAV / MP3 / Ogg fails its task with 45000151 on the streamed path."""
+    from volcspeech.asr import TaskStatus
+
+    with TosUploader(bucket=emu.tos.bucket, client=emu.tos.client()) as uploader:
+        put = uploader.presign_put("junk.bin", "application/octet-stream")
+        import requests
+
+        assert requests.put(put, data=b"\x01" * 5000, timeout=5).status_code == 200
+        url = uploader.presign_get("junk.bin")
+    state = client.query(client.submit(url))
+    assert state.status is TaskStatus.FAILED
+    assert isinstance(state.error, errors.AudioFormatError)
+
+
+def test_tos_route_refuses_expired_and_missing(emu: Emulator) -> None:
+    """An expired presigned URL is 403 ExpiredToken; a missing key is 404 NoSuchKey."""
+    import requests
+
+    creds = emu.credentials
+    base = (
+        f"{emu.url}/k.wav?X-Tos-Algorithm=TOS4-HMAC-SHA256"
+        f"&X-Tos-Credential={creds.access_key_id}%2F20200101%2Fcn-beijing%2Ftos%2Frequest"
+        "&X-Tos-SignedHeaders=host&X-Tos-Signature=00"
+    )
+    old = requests.put(base + "&X-Tos-Date=20200101T000000Z&X-Tos-Expires=60", data=b"x", timeout=5)
+    assert old.status_code == 403
+    assert b"ExpiredToken" in old.content
+    with TosUploader(bucket=emu.tos.bucket, client=emu.tos.client()) as uploader:
+        missing = requests.get(uploader.presign_get("nothing-here.wav"), timeout=5)
+    assert missing.status_code == 404
+    assert b"NoSuchKey" in missing.content

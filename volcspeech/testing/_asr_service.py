@@ -366,6 +366,7 @@ class AsrService:
             self._by_url.clear()
             self._recordings.clear()
             self.calls.clear()
+        self.standard.clear()
 
     # --- Service protocol ------------------------------------------------------
 

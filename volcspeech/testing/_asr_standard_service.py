@@ -224,6 +224,14 @@ class StandardService:
         """How many times a task was queried."""
         return len(self.poll_times(task_id))
 
+    def clear(self) -> None:
+        """Forget tasks in memory, poll counts, pending failures and large registrations."""
+        with self._lock:
+            self._tasks.clear()
+            self._polls.clear()
+            self._failures.clear()
+            self._by_sha.clear()
+
     @property
     def tasks(self) -> list[StandardTask]:
         """The tasks submitted to this emulator (not those only on disk)."""
