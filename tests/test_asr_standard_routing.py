@@ -464,3 +464,21 @@ def test_tos_route_refuses_expired_and_missing(emu: Emulator) -> None:
         missing = requests.get(uploader.presign_get("nothing-here.wav"), timeout=5)
     assert missing.status_code == 404
     assert b"NoSuchKey" in missing.content
+
+
+def test_an_unreachable_store_keeps_the_presigned_query_out(client: AsrClient) -> None:
+    """A PUT that gets no answer is a TransportError without the URL's query (STS token)."""
+    uploader = S3Uploader(
+        bucket="audio",
+        client_kwargs={
+            "endpoint_url": "http://127.0.0.1:9",
+            "region_name": "us-east-1",
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+            "aws_session_token": "SESSION-TOKEN-XYZ",
+        },
+    )
+    with uploader, pytest.raises(errors.TransportError) as info:
+        client.submit(HELLO, uploader=uploader)
+    assert "SESSION-TOKEN-XYZ" not in str(info.value)
+    assert "SESSION-TOKEN-XYZ" not in repr(info.value.args)

@@ -19,6 +19,7 @@ signs a GET URL that the service fetches:
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ DEFAULT_URL_EXPIRES = 6 * 60 * 60
 #: Seconds one upload may take in all (every attempt) by default.
 DEFAULT_UPLOAD_DEADLINE = 3600.0
 
+_QUERY = re.compile(r"\?[^\s'\")]+")
 _CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
 
 
@@ -214,13 +216,19 @@ class PresignedUploader:
                 http_status=response.status,
             )
 
-        send(
-            self._http(),
-            lambda: request,
-            read,
-            settings=self._settings,
-            operation="asr.upload",
-        )
+        try:
+            send(
+                self._http(),
+                lambda: request,
+                read,
+                settings=self._settings,
+                operation="asr.upload",
+            )
+        except errors.TransportError as exc:
+            # A connection error may quote the URL, and its query holds the
+            # presigned credentials (a security token with STS keys).
+            rebuild, args = exc.__reduce__()[:2]
+            raise rebuild(args[0], _QUERY.sub("?<query hidden>", args[1]), *args[2:]) from None
         return get_url
 
     def close(self) -> None:
