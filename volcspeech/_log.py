@@ -26,23 +26,53 @@ _SECRET_FIELDS = (
     "secret_key",
     "Signature",
 )
+# A value after its name: a quoted string (``'...'``, ``"..."``, ``b'...'``, with
+# backslash escapes, as reprs and JSON write them) up to its closing quote, or an
+# unquoted run up to the end of the line.
+_QUOTED = r"(?P<p>[bBuUrR]{0,2})(?P<q>['\"])(?P<v>(?:\\.|(?!(?P=q))[^\\\r\n])*)"
 _HEADER_RE = re.compile(
-    r"(?i)(?P<k>['\"]?(?:" + "|".join(map(re.escape, _SECRET_HEADERS)) + r")['\"]?\s*[:=]\s*)"
-    r"(?P<q>['\"]?)(?P<v>[^'\"\r\n}]+)"
+    r"(?i)(?P<k>\b[bB]?['\"]?(?:"
+    + "|".join(map(re.escape, _SECRET_HEADERS))
+    + r")['\"]?\s*(?:[:=,]|=>)\s*)"
+    + r"(?:"
+    + _QUOTED
+    + r"|(?P<u>[^'\"\r\n}]+))"
 )
 _SIGNATURE_RE = re.compile(r"(?i)(Signature=)[0-9a-f]+")
 _FIELD_RE = re.compile(
-    r"(?P<k>['\"](?:" + "|".join(map(re.escape, _SECRET_FIELDS)) + r")['\"]\s*:\s*)"
-    r"(?P<q>['\"])(?P<v>(?:[^'\"\\]|\\.)*)"
+    r"(?P<k>(?:[bB]?['\"](?:"
+    + "|".join(map(re.escape, _SECRET_FIELDS))
+    + r")['\"]\s*[:,]|\b(?:"
+    + "|".join(map(re.escape, _SECRET_FIELDS))
+    + r")\s*=)\s*)"
+    + _QUOTED
 )
+# What ``requests``/``http.client`` say about a header value they refuse: the
+# value follows, quoted, without the header's name.
+_HEADER_VALUE_RE = re.compile(r"(?i)(?P<k>header (?:value|part)\W{0,3})" + _QUOTED)
 REDACTED = "***"
 
 
+def _keep_key(match: re.Match[str]) -> str:
+    quote = match.groupdict().get("q")
+    if quote:
+        return match.group("k") + (match.group("p") or "") + quote + REDACTED
+    return match.group("k") + REDACTED
+
+
 def redact(text: str) -> str:
-    """Replace credential header values and secret JSON fields in ``text`` with ``***``."""
-    text = _HEADER_RE.sub(lambda m: m.group("k") + m.group("q") + REDACTED, text)
+    """Replace credential values in ``text`` with ``***``.
+
+    Covers credential headers (``X-Api-Key: ...``, ``'X-Api-Key': b'...'``,
+    ``('X-Api-Key', '...')``), secret fields of JSON bodies and reprs
+    (``"SecretKey": "..."``, ``secret_access_key='...'``), V4 signatures and
+    the quoted value of a header an HTTP library refused. Quoted values are
+    redacted up to their closing quote, escapes included (``'SEKRET\\n'``).
+    """
+    text = _HEADER_RE.sub(_keep_key, text)
     text = _SIGNATURE_RE.sub(r"\g<1>" + REDACTED, text)
-    return _FIELD_RE.sub(lambda m: m.group("k") + m.group("q") + REDACTED, text)
+    text = _FIELD_RE.sub(_keep_key, text)
+    return _HEADER_VALUE_RE.sub(_keep_key, text)
 
 
 class RedactingFilter(logging.Filter):
