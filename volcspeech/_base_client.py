@@ -14,10 +14,11 @@ import urllib.parse
 from typing import Any, Callable, ClassVar, TypeVar, Union
 
 from . import _transport
+from ._log import redact_exception
 from ._messages import DEFAULT_MAX_ANSWER_BYTES, HttpRequest, HttpResponse, Timeout
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._transport import CallSettings, Transport
-from .errors import ClientClosedError, ConfigurationError
+from .errors import ClientClosedError, ConfigurationError, VolcSpeechError
 
 __all__ = ["BaseClient", "TimeoutLike", "check_base_url", "display_url"]
 
@@ -205,12 +206,16 @@ class BaseClient:
         can_replay: Callable[[], bool] = lambda: True,
     ) -> T:
         self._check_open()
-        return _transport.send(
-            self._http,
-            build,
-            read,
-            settings=settings,
-            request_id=request_id,
-            operation=operation,
-            can_replay=can_replay,
-        )
+        try:
+            return _transport.send(
+                self._http,
+                build,
+                read,
+                settings=settings,
+                request_id=request_id,
+                operation=operation,
+                can_replay=can_replay,
+            )
+        except VolcSpeechError as exc:
+            redact_exception(exc)  # a server may have echoed a key into the message
+            raise

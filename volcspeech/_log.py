@@ -8,10 +8,19 @@ of its children, so each volcspeech logger gets its own
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
+import threading
 
-__all__ = ["REDACTED", "RedactingFilter", "get_logger", "redact"]
+__all__ = [
+    "REDACTED",
+    "RedactingFilter",
+    "get_logger",
+    "redact",
+    "redact_exception",
+    "remember_secret",
+]
 
 _SECRET_HEADERS = ("X-Api-Access-Key", "X-Api-Key", "Authorization", "X-Security-Token")
 _SECRET_FIELDS = (
@@ -60,6 +69,39 @@ def _keep_key(match: re.Match[str]) -> str:
     return match.group("k") + REDACTED
 
 
+#: Secrets shorter than this are not masked by value (they would mask ordinary words).
+MIN_REMEMBERED = 8
+#: How many secret values are remembered (the newest; refreshed tokens replace old ones).
+MAX_REMEMBERED = 64
+_remembered: collections.OrderedDict[str, None] = collections.OrderedDict()
+_remembered_lock = threading.Lock()
+
+
+def remember_secret(value: str) -> None:
+    """Mask ``value`` wherever it appears in text passed to :func:`redact` from now on.
+
+    The credential resolvers call this for every key they accept, so a
+    secret echoed back by a server, or quoted by a library in a message, is
+    still masked in volcspeech's log lines and errors, and in the CLI's.
+    """
+    if not isinstance(value, str) or len(value) < MIN_REMEMBERED:
+        return
+    with _remembered_lock:
+        _remembered[value] = None
+        _remembered.move_to_end(value)
+        while len(_remembered) > MAX_REMEMBERED:
+            _remembered.popitem(last=False)
+
+
+def _mask_remembered(text: str) -> str:
+    with _remembered_lock:
+        values = list(_remembered)
+    for value in values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
 def redact(text: str) -> str:
     """Replace credential values in ``text`` with ``***``.
 
@@ -68,11 +110,41 @@ def redact(text: str) -> str:
     (``"SecretKey": "..."``, ``secret_access_key='...'``), V4 signatures and
     the quoted value of a header an HTTP library refused. Quoted values are
     redacted up to their closing quote, escapes included (``'SEKRET\\n'``).
+    Any value given to :func:`remember_secret` is masked wherever it appears.
     """
     text = _HEADER_RE.sub(_keep_key, text)
     text = _SIGNATURE_RE.sub(r"\g<1>" + REDACTED, text)
     text = _FIELD_RE.sub(_keep_key, text)
-    return _HEADER_VALUE_RE.sub(_keep_key, text)
+    text = _HEADER_VALUE_RE.sub(_keep_key, text)
+    return _mask_remembered(text)
+
+
+def _redact_value(value: object, depth: int = 0) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if depth > 32:
+        return value
+    if isinstance(value, dict):
+        return {k: _redact_value(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact_value(v, depth + 1) for v in value)
+    return value
+
+
+def redact_exception(exc: BaseException) -> None:
+    """Redact, in place, the message, ``args`` and ``body`` of an error about to be raised.
+
+    A server may quote the credential it was sent in its error message or
+    body; the error (its ``str``, ``repr`` and pickle) must still not hold it.
+    """
+    exc.args = tuple(_redact_value(a) for a in exc.args)
+    for name in ("message", "body"):
+        value = getattr(exc, name, None)
+        if value is not None:
+            try:
+                setattr(exc, name, _redact_value(value))
+            except AttributeError:  # a read-only attribute: nothing to rewrite
+                pass
 
 
 class RedactingFilter(logging.Filter):

@@ -35,6 +35,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import attrs
 
+from ._log import remember_secret
 from .errors import ConfigurationError, VolcSpeechError
 
 __all__ = [
@@ -79,7 +80,7 @@ DEFAULT_REFRESH_MARGIN = 300.0
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
-def check_credential(value: Any, field: str) -> str:
+def check_credential(value: Any, field: str, *, secret: bool = True) -> str:
     """Return ``value`` if it can be sent as a credential, else refuse it by name.
 
     A key read from a file or a Kubernetes secret often ends with a newline;
@@ -91,6 +92,8 @@ def check_credential(value: Any, field: str) -> str:
     Args:
         value: the credential as given.
         field: how the message names it (``"api_key"``, ``"$VOLCSPEECH_API_KEY"``, ...).
+        secret: whether the value is a secret; a valid one is then masked in
+            every later log line and error message (``volcspeech._log.redact``).
 
     Returns:
         ``value`` unchanged.
@@ -101,6 +104,8 @@ def check_credential(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise ConfigurationError(f"{field} must be a string, got {type(value).__name__}")
     if _VISIBLE_ASCII.fullmatch(value):
+        if secret:
+            remember_secret(value)
         return value
     if not value:
         raise ConfigurationError(f"{field} is empty")
@@ -185,10 +190,10 @@ def resolve_speech_credentials(
         if api_key is not None:
             check_credential(api_key, "api_key")
             if app_key is not None:
-                check_credential(app_key, "app_key")
+                check_credential(app_key, "app_key", secret=False)
             return SpeechCredentials(app_key=app_key, api_key=api_key)
         if app_key is not None and access_key is not None:
-            check_credential(app_key, "app_key")
+            check_credential(app_key, "app_key", secret=False)
             check_credential(access_key, "access_key")
             return SpeechCredentials(app_key=app_key, access_key=access_key)
         missing = "access_key" if app_key is not None else "app_key"
@@ -201,11 +206,11 @@ def resolve_speech_credentials(
     if env_api:
         check_credential(env_api, f"${ENV_SPEECH_API_KEY}")
         if env_app is not None:
-            check_credential(env_app, f"${ENV_SPEECH_APP_KEY}")
+            check_credential(env_app, f"${ENV_SPEECH_APP_KEY}", secret=False)
         return SpeechCredentials(app_key=env_app, api_key=env_api)
     env_access = env.get(ENV_SPEECH_ACCESS_KEY)
     if env_app and env_access:
-        check_credential(env_app, f"${ENV_SPEECH_APP_KEY}")
+        check_credential(env_app, f"${ENV_SPEECH_APP_KEY}", secret=False)
         check_credential(env_access, f"${ENV_SPEECH_ACCESS_KEY}")
         return SpeechCredentials(app_key=env_app, access_key=env_access)
     raise ConfigurationError(
@@ -302,12 +307,13 @@ class RefreshingProvider:
             if self._fresh():
                 assert self._cached is not None
                 return self._cached
+            failure = None
             try:
                 value = self._vendor.get_credentials()
             except Exception as exc:
-                raise ConfigurationError(
-                    f"credential provider {self.name} failed: {type(exc).__name__}"
-                ) from None
+                failure = type(exc).__name__  # its message may quote a secret: not kept
+            if failure is not None:
+                raise ConfigurationError(f"credential provider {self.name} failed: {failure}")
             if value is None or not getattr(value, "ak", None) or not getattr(value, "sk", None):
                 raise ConfigurationError(f"credential provider {self.name} returned no credentials")
             # The CLI-config provider delegates STS/OIDC modes to an inner provider.
@@ -340,7 +346,7 @@ def check_openapi_credentials(credentials: Any, source: str) -> OpenApiCredentia
         raise ConfigurationError(
             f"{source} returned {type(credentials).__name__}, not OpenApiCredentials"
         )
-    check_credential(credentials.access_key_id, f"access_key_id from {source}")
+    check_credential(credentials.access_key_id, f"access_key_id from {source}", secret=False)
     check_credential(credentials.secret_access_key, f"secret_access_key from {source}")
     if credentials.session_token is not None:
         check_credential(credentials.session_token, f"session_token from {source}")
@@ -356,12 +362,17 @@ def current_credentials(provider: CredentialProvider) -> OpenApiCredentials:
             names the provider and the field, never a secret.
     """
     name = f"credential provider {type(provider).__name__}"
+    failure = None
     try:
         value = provider.get_credentials()
     except VolcSpeechError:
         raise
     except Exception as exc:
-        raise ConfigurationError(f"{name} failed: {type(exc).__name__}") from None
+        # Raised outside the handler, so the provider's error (which may quote
+        # a secret) is not even kept as the context.
+        failure = type(exc).__name__
+    if failure is not None:
+        raise ConfigurationError(f"{name} failed: {failure}")
     return check_openapi_credentials(value, name)
 
 
@@ -398,14 +409,14 @@ def resolve_openapi_provider(
         if access_key_id is None or secret_access_key is None:
             missing = "secret_access_key" if access_key_id is not None else "access_key_id"
             raise ConfigurationError(f"OpenAPI credentials: {missing} is missing")
-        check_credential(access_key_id, "access_key_id")
+        check_credential(access_key_id, "access_key_id", secret=False)
         check_credential(secret_access_key, "secret_access_key")
         return StaticProvider(OpenApiCredentials(access_key_id, secret_access_key, session_token))
     env_pairs = ((ENV_ACCESS_KEY, ENV_SECRET_KEY), (ENV_OLD_ACCESS_KEY, ENV_OLD_SECRET_KEY))
     for ak_name, sk_name in env_pairs:
         ak, sk = env.get(ak_name), env.get(sk_name)
         if ak and sk:
-            check_credential(ak, f"${ak_name}")
+            check_credential(ak, f"${ak_name}", secret=False)
             check_credential(sk, f"${sk_name}")
             token = session_token
             if token is None and env.get(ENV_SESSION_TOKEN):
