@@ -14,7 +14,7 @@ import urllib.parse
 from typing import Any, Callable, ClassVar, TypeVar, Union
 
 from . import _transport
-from ._log import redact_exception
+from ._log import redact_exception, remember_secret
 from ._messages import DEFAULT_MAX_ANSWER_BYTES, HttpRequest, HttpResponse, Timeout
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._transport import CallSettings, Transport
@@ -65,6 +65,9 @@ def check_base_url(url: Any, field: str = "endpoint", *, allow_userinfo: bool = 
         )
     if not allow_userinfo and (parts.username is not None or parts.password is not None):
         raise ConfigurationError(f"{field} must not contain a user name or password")
+    if parts.password:
+        remember_secret(urllib.parse.unquote(parts.password))  # masked in logs and errors
+        remember_secret(parts.password)
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{field} must not contain a query or fragment")
     if any(c in url for c in "\x00\r\n\t "):

@@ -31,6 +31,7 @@ import binascii
 import io
 import os
 import re
+import stat as stat_module
 import struct
 import tempfile
 import urllib.parse
@@ -253,13 +254,7 @@ class _PathSource(AudioSource):
         self.path = path
 
     def open(self) -> io.RawIOBase:
-        try:
-            raw = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed by the window
-        except OSError as exc:
-            raise InvalidAudioError(
-                f"could not open {self.description}: {exc.strerror or exc}"
-            ) from None
-        return _Window(raw, 0, self.size, owns=True)
+        return _Window(open_regular_file(self.path, self.description), 0, self.size, owns=True)
 
 
 class _BytesSource(AudioSource):
@@ -365,7 +360,39 @@ def _source_from_file(fileobj: Any) -> AudioSource:
     return _FileSource(fileobj, start, max(0, end - start), description)
 
 
+#: ``os.open`` flags: never block on a FIFO or a device put where the file was.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def open_regular_file(path: str, description: str) -> io.FileIO:
+    """Open ``path`` for reading if it is a regular file, without ever blocking.
+
+    The file is opened non-blocking and checked with ``fstat`` on the open
+    descriptor, so a FIFO or a device swapped in for the file (between two
+    attempts, say) is refused instead of blocking ``open()`` forever.
+
+    Raises:
+        InvalidAudioError: it cannot be opened or is not a regular file.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InvalidAudioError(f"could not open {description}: {reason}") from None
+    try:
+        if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidAudioError(f"{description} is no longer a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return io.FileIO(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _source_from_path(path: str) -> AudioSource:
+    if "\x00" in path:
+        raise InvalidAudioError("audio path contains a NUL character", field="audio")
     try:
         stat = os.stat(path)
     except FileNotFoundError:
@@ -373,9 +400,10 @@ def _source_from_path(path: str) -> AudioSource:
             f"no such file: {path!r} (a string is read as a local path unless it is an "
             f"{' or '.join(s + '://' for s in ALLOWED_URL_SCHEMES)} URL)"
         ) from None
-    except OSError as exc:
-        raise InvalidAudioError(f"could not open audio file {path!r}: {exc.strerror}") from None
-    if not os.path.isfile(path):
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InvalidAudioError(f"could not open audio file {path!r}: {reason}") from None
+    if not stat_module.S_ISREG(stat.st_mode):
         raise InvalidAudioError(f"audio path {path!r} is not a regular file")
     return _PathSource(path, stat.st_size)
 

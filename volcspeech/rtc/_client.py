@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import attrs
 
-from .._base_client import BaseClient, TimeoutLike
+from .._base_client import BaseClient, TimeoutLike, check_base_url
 from .._messages import HttpRequest, HttpResponse
 from .._retry import RetryPolicy
 from .._transport import Transport
@@ -114,21 +114,35 @@ class RtcClient(BaseClient):
         max_answer_bytes: int | None = None,
         transport: Transport | None = None,
     ) -> None:
-        if not isinstance(region, str) or not region:
-            raise ConfigurationError("region must be a non-empty string such as 'cn-north-1'")
-        if endpoint is None:
-            if region not in REGION_ENDPOINTS:
-                raise ConfigurationError(
-                    f"unknown region {region!r} and no endpoint given; known regions: "
-                    f"{', '.join(sorted(REGION_ENDPOINTS))} (or pass endpoint=...)"
-                )
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
+            raise ConfigurationError(
+                "region must be a region name such as 'cn-north-1' (letters, digits, '-', '_'), "
+                f"got {region!r}"[:160]
+            )
+        if endpoint is not None:
+            check_base_url(endpoint, "endpoint", allow_userinfo=False)
+        elif region in REGION_ENDPOINTS:
             endpoint = REGION_ENDPOINTS[region]
+        else:
+            raise ConfigurationError(
+                f"unknown region {region!r} and no endpoint given; known regions: "
+                f"{', '.join(sorted(REGION_ENDPOINTS))} (or pass endpoint=...)"
+            )
         self.region = region
         self.endpoint = endpoint
         self._endpoint = RtcEndpoint.parse(endpoint, region)
         self._provider = resolve_openapi_provider(
             access_key_id, secret_access_key, session_token, credentials
         )
+        if isinstance(rate_limits, RateLimiter):
+            self._limiter = rate_limits
+        elif rate_limits is None or isinstance(rate_limits, Mapping):
+            self._limiter = RateLimiter(rate_limits)
+        else:
+            raise ConfigurationError(
+                "rate_limits must be a mapping such as {'StartSegment': 30} or a RateLimiter, "
+                f"got {type(rate_limits).__name__}"
+            )
         super().__init__(
             timeout=timeout,
             max_retries=max_retries,
@@ -138,10 +152,6 @@ class RtcClient(BaseClient):
             session=session,
             transport=transport,
         )
-        if isinstance(rate_limits, RateLimiter):
-            self._limiter = rate_limits
-        else:
-            self._limiter = RateLimiter(rate_limits)
 
     def __repr__(self) -> str:
         return (
@@ -318,6 +328,8 @@ class RtcClient(BaseClient):
             operation=f"rtc.{action}",
         )
 
+
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 #: A ``StopSegment`` answer for a task that is gone or no longer running (code or message).
 _STOPPED = re.compile(
