@@ -331,10 +331,20 @@ def test_malformed_credential_argument_is_refused_by_name(field: str, make: Any,
     ("env", "resolve"),
     [
         ({"VOLCSPEECH_API_KEY": "{}"}, c.resolve_speech_credentials),
-        ({"VOLCSPEECH_APP_KEY": "app", "VOLCSPEECH_ACCESS_KEY": "{}"}, c.resolve_speech_credentials),
-        ({"VOLCENGINE_ACCESS_KEY": "AK", "VOLCENGINE_SECRET_KEY": "{}"}, c.resolve_openapi_provider),
         (
-            {"VOLCENGINE_ACCESS_KEY": "AK", "VOLCENGINE_SECRET_KEY": "s", "VOLCENGINE_SESSION_TOKEN": "{}"},
+            {"VOLCSPEECH_APP_KEY": "app", "VOLCSPEECH_ACCESS_KEY": "{}"},
+            c.resolve_speech_credentials,
+        ),
+        (
+            {"VOLCENGINE_ACCESS_KEY": "AK", "VOLCENGINE_SECRET_KEY": "{}"},
+            c.resolve_openapi_provider,
+        ),
+        (
+            {
+                "VOLCENGINE_ACCESS_KEY": "AK",
+                "VOLCENGINE_SECRET_KEY": "s",
+                "VOLCENGINE_SESSION_TOKEN": "{}",
+            },
             c.resolve_openapi_provider,
         ),
         ({"VOLC_ACCESSKEY": "{}", "VOLC_SECRETKEY": "s"}, c.resolve_openapi_provider),
@@ -419,9 +429,11 @@ def test_a_bad_provider_answer_is_refused_before_traffic(provider: Any, expected
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
     try:
-        with RtcClient(credentials=provider, endpoint=f"http://127.0.0.1:{port}") as client:
-            with pytest.raises(ConfigurationError) as info:
-                client.stop_segment(StopSegmentRequest(app_id="a", room_id="r", task_id="t"))
+        with (
+            RtcClient(credentials=provider, endpoint=f"http://127.0.0.1:{port}") as client,
+            pytest.raises(ConfigurationError) as info,
+        ):
+            client.stop_segment(StopSegmentRequest(app_id="a", room_id="r", task_id="t"))
         assert expected in str(info.value)
         _assert_unquoted(info.value)
         with pytest.raises(socket.timeout):

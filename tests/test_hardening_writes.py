@@ -41,7 +41,7 @@ class _Service:
 class _Handler(http.server.BaseHTTPRequestHandler):
     service: _Service
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         action = query["Action"][0]
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -137,7 +137,8 @@ def test_retried_start_confirmed_by_already_started(
     assert not result.already_running
     assert result.attempts == 2
     assert result.result == ALREADY  # the service's words are kept
-    assert result.note is not None and "earlier attempt" in result.note
+    assert result.note is not None
+    assert "earlier attempt" in result.note
 
 
 @pytest.mark.parametrize("fault", ["500", "stall", "drop"])
@@ -155,7 +156,8 @@ def test_retried_stop_confirmed_by_task_not_found(
     assert result.attempts == 2
     assert result.result is None
     assert result.request_id == "req-3"
-    assert result.note is not None and "InvalidParameter.TaskNotFound" in result.note
+    assert result.note is not None
+    assert "InvalidParameter.TaskNotFound" in result.note
 
 
 def test_a_task_started_before_the_call_is_still_already_running(
@@ -168,7 +170,8 @@ def test_a_task_started_before_the_call_is_still_already_running(
     assert again.already_running
     assert not again.ok
     assert not again.confirmed_by_retry
-    assert again.attempts == 1 and again.note is None
+    assert again.attempts == 1
+    assert again.note is None
 
 
 def test_a_rate_limited_first_attempt_confirms_nothing(rtc: tuple[RtcClient, _Service]) -> None:
@@ -178,7 +181,9 @@ def test_a_rate_limited_first_attempt_confirms_nothing(rtc: tuple[RtcClient, _Se
     service.fault["StartSegment"] = "429"
     again = client.start_segment(START)
     assert again.attempts == 2
-    assert again.already_running and not again.confirmed_by_retry and not again.ok
+    assert again.already_running
+    assert not again.confirmed_by_retry
+    assert not again.ok
 
 
 def test_stopping_an_unknown_task_still_fails(rtc: tuple[RtcClient, _Service]) -> None:
@@ -196,4 +201,6 @@ def test_retried_update_reports_its_attempts(rtc: tuple[RtcClient, _Service]) ->
     result = client.update_segment(
         UpdateSegmentRequest(app_id="app", room_id="room", task_id="t1", duration=30)
     )
-    assert result.ok and result.attempts == 2 and not result.confirmed_by_retry
+    assert result.ok
+    assert result.attempts == 2
+    assert not result.confirmed_by_retry

@@ -499,7 +499,7 @@ def test_redaction_covers_quoted_and_bytes_reprs(bad: str) -> None:
 class _EchoHandler(http.server.BaseHTTPRequestHandler):
     """Answers 401 with a message quoting the key it was sent (a hostile or careless server)."""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         key = self.headers.get("X-Api-Key") or self.headers.get("X-Api-Access-Key") or ""
         body = json.dumps({"error": f"key {key} refused"}).encode()
@@ -532,9 +532,12 @@ def test_a_key_echoed_by_the_server_is_masked(
 ) -> None:
     """A server quoting the key back in its message: the error, its pickle and the DEBUG
     log show *** instead (volcspeech remembers the keys it was given)."""
-    with caplog.at_level(logging.DEBUG), AsrClient(api_key=API_SECRET, endpoint=echo_server) as c:
-        with pytest.raises(errors.AuthenticationError) as info:
-            c.recognize(HELLO)
+    with (
+        caplog.at_level(logging.DEBUG),
+        AsrClient(api_key=API_SECRET, endpoint=echo_server) as c,
+        pytest.raises(errors.AuthenticationError) as info,
+    ):
+        c.recognize(HELLO)
     assert "invalid key" in str(info.value)
     assert_error_clean(info.value)
     assert_clean(caplog.text)

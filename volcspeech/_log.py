@@ -9,6 +9,7 @@ of its children, so each volcspeech logger gets its own
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import re
 import threading
@@ -141,10 +142,8 @@ def redact_exception(exc: BaseException) -> None:
     for name in ("message", "body"):
         value = getattr(exc, name, None)
         if value is not None:
-            try:
+            with contextlib.suppress(AttributeError):  # a read-only attribute: left as is
                 setattr(exc, name, _redact_value(value))
-            except AttributeError:  # a read-only attribute: nothing to rewrite
-                pass
 
 
 class RedactingFilter(logging.Filter):
