@@ -141,9 +141,28 @@ def _no_secret_in_logs() -> Iterator[None]:
     assert not leaked, f"secret in log output: {leaked[:3]}"
 
 
+# --- keeping the default run fast ------------------------------------------------------
+#
+# Tests over SLOW_SECONDS belong under @pytest.mark.slow (left out of the default run,
+# run by `pytest -m slow`); the summary names the unmarked ones that took longer.
+
+SLOW_SECONDS = 2.0
+_LONG_UNMARKED: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Note each test not marked slow whose call took longer than SLOW_SECONDS."""
+    if report.when == "call" and report.duration > SLOW_SECONDS and "slow" not in report.keywords:
+        _LONG_UNMARKED.append((report.duration, report.nodeid))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Report how many log lines were checked for secrets."""
+    """Report how many log lines were checked for secrets, and long unmarked tests."""
     terminalreporter.write_line(
         f"volcspeech leak check: {LEAKS.lines} log lines at DEBUG scanned, "
         f"{len(LEAKS.leaks)} containing a secret"
     )
+    for duration, nodeid in sorted(_LONG_UNMARKED, reverse=True):
+        terminalreporter.write_line(
+            f"slow test not marked @pytest.mark.slow: {nodeid} took {duration:.1f} s"
+        )

@@ -241,6 +241,27 @@ def test_notebook_cell_rerun_leaves_one_thread() -> None:
     assert _emulator_threads() == before
 
 
+def test_a_client_keeps_its_emulator_running() -> None:
+    """A client made by `emu.asr.client()` keeps the emulator serving after `emu` is dropped."""
+    from volcspeech.testing import sample_audio
+
+    before = _emulator_threads()
+    emu: Emulator | None = Emulator().start()
+    assert emu is not None
+    asr = emu.asr.client()
+    emu = None
+    gc.collect()
+    assert _emulator_threads() == before + 1
+    assert asr.recognize(sample_audio("hello.wav")).text == ""  # served, no ground truth
+    asr.close()
+    del asr
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _emulator_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _emulator_threads() == before
+
+
 def test_services_outliving_their_emulator_say_so() -> None:
     """A service kept after its emulator was collected raises a clear error, not AttributeError."""
     asr = Emulator().asr

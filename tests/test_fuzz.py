@@ -97,8 +97,8 @@ def _report_fuzz_cases(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def fuzz(max_examples: int) -> Callable[[F], F]:
-    """Hypothesis settings for this module: no deadline, no example database."""
-    return settings(
+    """Hypothesis settings for this module (no deadline, no database); a fuzz target is slow."""
+    apply = settings(
         max_examples=max_examples,
         deadline=None,
         database=None,
@@ -109,6 +109,7 @@ def fuzz(max_examples: int) -> Callable[[F], F]:
             HealthCheck.large_base_example,
         ],
     )
+    return lambda test: pytest.mark.slow(apply(test))
 
 
 # --- shared strategies ------------------------------------------------------------------

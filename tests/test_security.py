@@ -208,6 +208,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = N
     )
 
 
+@pytest.mark.slow
 def test_cli_output_holds_no_secret(tmp_path: Path) -> None:
     """The CLI at -vv, on success and on failure, prints no secret."""
     ok = run_cli("-vv", "asr", "recognize", HELLO, "--emulator", "--format", "json")

@@ -9,7 +9,7 @@ import sys
 import threading
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
@@ -76,6 +76,20 @@ class BatchResult:
             raise self.error
         assert self.transcript is not None
         return self.transcript
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``index``, ``input`` (a path or URL as a string, else
+        ``None``), ``transcript`` (its ``to_dict()``) and ``error`` (its ``to_dict()``)."""
+        from ._records import batch_result_to_dict
+
+        return batch_result_to_dict(self.index, self.input, self.transcript, self.error)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BatchResult:
+        """Read what :meth:`to_dict` wrote; the error comes back as its volcspeech class."""
+        from ._records import batch_result_fields
+
+        return cls(**batch_result_fields(data))
 
 
 class _Progress:

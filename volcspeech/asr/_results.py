@@ -21,6 +21,8 @@ import attrs
 
 from .. import errors
 from .._subtitles import Cue, cues_from_utterances, format_srt, format_vtt
+from ._display import preview as _preview
+from ._display import transcript_html
 
 __all__ = [
     "STATUS_OK",
@@ -39,6 +41,16 @@ STATUS_SILENT = 20000003
 def _dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
     # Plain dicts: they pickle (process executors) and json.dump as they are.
     return dict(value) if value else {}
+
+
+def _read(read: Any, data: Any, where: str, *, what: str) -> Any:
+    """Run one of the readers below, turning a malformed field into a ProtocolError."""
+    if not isinstance(data, Mapping):
+        raise errors.ProtocolError(f"malformed {what}: {where} is not a JSON object")
+    try:
+        return read(data, where)
+    except _Malformed as exc:
+        raise errors.ProtocolError(f"malformed {what}: {exc}") from None
 
 
 class _Timed:
@@ -89,6 +101,50 @@ class Word(_Timed):
     blank_duration: int | None = None
     additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
 
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {name}={value!r}"
+            for name, value in (
+                ("confidence", self.confidence),
+                ("blank_duration", self.blank_duration),
+                ("speaker", self.speaker),
+            )
+            if value is not None
+        )
+        return (
+            f"Word(text={_preview(self.text)!r}, start_time={self.start_time}, "
+            f"end_time={self.end_time}{extra})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The word in the service's JSON shape; unset fields are left out.
+
+        ``Word.from_dict(json.loads(json.dumps(word.to_dict())))`` equals the word
+        when :attr:`additions` holds JSON values.
+        """
+        out: dict[str, Any] = {
+            "text": self.text,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+        }
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        if self.blank_duration is not None:
+            out["blank_duration"] = self.blank_duration
+        if self.additions:
+            out["additions"] = dict(self.additions)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Word:
+        """Read a word (the service's JSON shape, or :meth:`to_dict`'s).
+
+        Raises:
+            ProtocolError: a field has the wrong type; the message names it.
+        """
+        word: Word = _read(_word, data, "word", what="word")
+        return word
+
 
 @attrs.frozen
 class Utterance(_Timed):
@@ -111,6 +167,39 @@ class Utterance(_Timed):
     definite: bool | None = None
     confidence: float | None = None
     additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
+
+    def __repr__(self) -> str:
+        speaker = f", speaker={self.speaker!r}" if self.speaker is not None else ""
+        return (
+            f"Utterance(text={_preview(self.text)!r}, start_time={self.start_time}, "
+            f"end_time={self.end_time}, words={len(self.words)}{speaker})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The utterance in the service's JSON shape, words included; unset fields left out."""
+        out: dict[str, Any] = {
+            "text": self.text,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "words": [w.to_dict() for w in self.words],
+        }
+        if self.definite is not None:
+            out["definite"] = self.definite
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        if self.additions:
+            out["additions"] = dict(self.additions)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Utterance:
+        """Read an utterance (the service's JSON shape, or :meth:`to_dict`'s).
+
+        Raises:
+            ProtocolError: a field has the wrong type; the message names it.
+        """
+        utterance: Utterance = _read(_utterance, data, "utterance", what="utterance")
+        return utterance
 
 
 @attrs.frozen
@@ -142,6 +231,41 @@ class Transcript:
         """Every word of every utterance, in order."""
         return tuple(w for u in self.utterances for w in u.words)
 
+    def __repr__(self) -> str:
+        parts = [
+            f"text={_preview(self.text)!r}",
+            f"utterances={len(self.utterances)}",
+            f"words={sum(len(u.words) for u in self.utterances)}",
+            f"duration_ms={self.duration_ms!r}",
+        ]
+        if self.silent:
+            parts.append("silent=True")
+        parts += [f"log_id={self.log_id!r}", f"request_id={self.request_id!r}"]
+        return f"Transcript({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """A compact table of the utterances (times, speakers, text) for notebooks."""
+        return transcript_html(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything the transcript holds, as a JSON-ready dict.
+
+        The keys are the attributes' names; utterances and words are in the
+        service's JSON shape and :attr:`raw` is included. :meth:`from_dict`
+        reads it back: ``Transcript.from_dict(json.loads(json.dumps(t.to_dict())))``
+        equals ``t`` when :attr:`additions` and :attr:`raw` hold JSON values.
+        """
+        return {
+            "text": self.text,
+            "utterances": [u.to_dict() for u in self.utterances],
+            "duration_ms": self.duration_ms,
+            "log_id": self.log_id,
+            "request_id": self.request_id,
+            "silent": self.silent,
+            "additions": dict(self.additions),
+            "raw": dict(self.raw),
+        }
+
     @classmethod
     def from_dict(
         cls,
@@ -151,7 +275,11 @@ class Transcript:
         request_id: str | None = None,
         silent: bool = False,
     ) -> Transcript:
-        """Read a flash API response body (e.g. a stored :attr:`raw`).
+        """Read a flash API response body (e.g. a stored :attr:`raw`) or a :meth:`to_dict`.
+
+        A mapping with ``utterances`` but neither ``result`` nor ``audio_info``
+        is read as :meth:`to_dict` wrote it; the keyword arguments, when given,
+        replace what it says.
 
         Args:
             body: the parsed JSON body.
@@ -167,6 +295,8 @@ class Transcript:
                 message names the first offending field.
         """
         try:
+            if _is_own_form(body):
+                return _parse_own(cls, body, log_id=log_id, request_id=request_id, silent=silent)
             return _parse(cls, body, log_id=log_id, request_id=request_id, silent=silent)
         except _Malformed as exc:
             raise errors.ProtocolError(
@@ -274,6 +404,42 @@ def _utterance(raw: Mapping[str, Any], where: str) -> Utterance:
         definite=_field(raw, "definite", where, bool, None),
         confidence=_field(raw, "confidence", where, float, None),
         additions=_field(raw, "additions", where, Mapping, None),
+    )
+
+
+def _is_own_form(body: object) -> bool:
+    return (
+        isinstance(body, Mapping)
+        and "utterances" in body
+        and "result" not in body
+        and "audio_info" not in body
+    )
+
+
+def _parse_own(
+    cls: type[Transcript],
+    data: Mapping[str, Any],
+    *,
+    log_id: str | None,
+    request_id: str | None,
+    silent: bool,
+) -> Transcript:
+    """Read what :meth:`Transcript.to_dict` wrote."""
+    where = "transcript"
+    return cls(
+        text=_field(data, "text", where, str, ""),
+        utterances=tuple(
+            _utterance(u, f"{where}.utterances[{i}]")
+            for i, u in enumerate(_list(data, "utterances", where))
+        ),
+        duration_ms=_field(data, "duration_ms", where, int, None),
+        log_id=log_id if log_id is not None else _field(data, "log_id", where, str, None),
+        request_id=(
+            request_id if request_id is not None else _field(data, "request_id", where, str, None)
+        ),
+        silent=silent or _field(data, "silent", where, bool, False),
+        additions=_field(data, "additions", where, Mapping, {}),
+        raw=_field(data, "raw", where, Mapping, {}),
     )
 
 

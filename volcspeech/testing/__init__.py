@@ -35,6 +35,7 @@ from ._sample import (
     SampleWord,
     load_sample_room,
 )
+from ._sample_audio import SAMPLE_AUDIO, sample_audio
 from ._storage_service import StorageService
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "MockTransport",
     "RecordedRequest",
     "RtcService",
+    "SAMPLE_AUDIO",
     "SampleRoom",
     "SampleTrack",
     "SampleUtterance",
@@ -61,6 +63,7 @@ __all__ = [
     "TestCredentials",
     "is_testing",
     "load_sample_room",
+    "sample_audio",
     "set_testing",
 ]
 

@@ -63,7 +63,14 @@ from ._asr_truth import (
     slice_truth,
 )
 from ._audio import NONZERO, AudioInfo, analyze, speech_regions
-from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
+from ._protocol import (
+    EmulatorHost,
+    EmulatorRequest,
+    EmulatorResponse,
+    Fault,
+    host_ref,
+    keep_host_alive,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import os
@@ -207,7 +214,9 @@ class AsrService:
         if not {"api_key", "app_key", "access_key"} & kwargs.keys():
             kwargs["app_key"] = credentials.app_key
             kwargs["access_key"] = credentials.access_key
-        return AsrClient(**kwargs)
+        client = AsrClient(**kwargs)
+        keep_host_alive(client, self.emulator)
+        return client
 
     def _registration(
         self,
