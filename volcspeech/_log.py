@@ -61,6 +61,10 @@ _FIELD_RE = re.compile(
 # value follows, quoted, without the header's name.
 _HEADER_VALUE_RE = re.compile(r"(?i)(?P<k>header (?:value|part)\W{0,3})" + _QUOTED)
 REDACTED = "***"
+# Every pattern above needs one of these words: a line without any skips the regexes.
+_TRIGGERS = tuple(
+    {name.lower() for name in (*_SECRET_HEADERS, *_SECRET_FIELDS)} | {"header value", "header part"}
+)
 
 
 def _keep_key(match: re.Match[str]) -> str:
@@ -113,10 +117,12 @@ def redact(text: str) -> str:
     redacted up to their closing quote, escapes included (``'SEKRET\\n'``).
     Any value given to :func:`remember_secret` is masked wherever it appears.
     """
-    text = _HEADER_RE.sub(_keep_key, text)
-    text = _SIGNATURE_RE.sub(r"\g<1>" + REDACTED, text)
-    text = _FIELD_RE.sub(_keep_key, text)
-    text = _HEADER_VALUE_RE.sub(_keep_key, text)
+    lowered = text.lower()
+    if any(trigger in lowered for trigger in _TRIGGERS):
+        text = _HEADER_RE.sub(_keep_key, text)
+        text = _SIGNATURE_RE.sub(r"\g<1>" + REDACTED, text)
+        text = _FIELD_RE.sub(_keep_key, text)
+        text = _HEADER_VALUE_RE.sub(_keep_key, text)
     return _mask_remembered(text)
 
 
