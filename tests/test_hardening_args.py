@@ -83,6 +83,20 @@ class _Path(os.PathLike[str]):
         return self.path
 
 
+class _Raising:
+    """A file object whose read fails with its own exception."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise RuntimeError("the caller's own failure")
+
+
+class _ReadsInt:
+    """A file object whose read returns a number."""
+
+    def read(self, size: int = -1) -> int:
+        return 5
+
+
 CE, VE, AE = errors.ConfigurationError, errors.ValidationError, errors.InvalidAudioError
 
 CASES: list[Refusal] = [
@@ -116,6 +130,12 @@ CASES: list[Refusal] = [
     ("recognize NUL PathLike", lambda u: _recognize(u, _Path("a\x00b.wav")), AE, "NUL"),
     ("recognize dir", lambda u: _recognize(u, str(HELLO.parent)), AE, "regular file"),
     ("recognize ftp", lambda u: _recognize(u, "ftp://h/a.wav"), AE, "scheme"),
+    ("recognize read raises", lambda u: _recognize(u, _Raising()), AE, "RuntimeError"),
+    ("recognize read int", lambda u: _recognize(u, _ReadsInt()), AE, "returned int"),
+    ("recognize URL [::1", lambda u: _recognize(u, "http://[::1/a.wav"), AE, "audio URL"),
+    ("recognize URL port", lambda u: _recognize(u, "http://h:99999/a.wav"), AE, "audio URL"),
+    ("recognize URL NUL", lambda u: _recognize(u, "http://h/a\x00.wav"), AE, "audio URL"),
+    ("recognize URL no host", lambda u: _recognize(u, "http://:80/a.wav"), AE, "audio URL"),
     ("recognize options", lambda u: _recognize(u, HELLO, options="x"), VE, "options"),
     ("recognize request_id", lambda u: _recognize(u, HELLO, request_id="a b"), VE, "request_id"),
     ("recognize timeout nan", lambda u: _recognize(u, HELLO, timeout=math.nan), CE, "timeout"),

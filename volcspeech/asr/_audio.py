@@ -46,6 +46,7 @@ from ._audio_sources import (
     _Window,
     check_audio_url,
     open_regular_file,
+    read_failure,
     source_from_file,
     source_from_path,
 )
@@ -230,8 +231,12 @@ def prepare_audio(audio: Any, audio_fields: dict[str, Any]) -> PreparedAudio:
             try:
                 with source.open() as reader:
                     info = sniff(reader, source.size)
-            except OSError as exc:
-                raise InvalidAudioError(f"could not read {source.description}: {exc}") from None
+            except InvalidAudioError:
+                raise
+            except Exception as exc:
+                raise read_failure(source.description, exc) from (
+                    None if isinstance(exc, OSError) else exc
+                )
             _merge_format(fields, info, source.description)
         _check_limits(info, source.description)
     except BaseException:

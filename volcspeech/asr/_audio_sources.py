@@ -35,6 +35,7 @@ __all__ = [
     "AudioSource",
     "check_audio_url",
     "open_regular_file",
+    "read_failure",
     "source_from_file",
     "source_from_path",
 ]
@@ -51,6 +52,16 @@ SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 ALLOWED_URL_SCHEMES = ("http", "https")
 
 AudioInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+
+
+def read_failure(description: str, exc: Exception) -> InvalidAudioError:
+    """The error for a source whose reading failed: an ``OSError``, or anything a
+    caller's file object raised (never let through bare)."""
+    if isinstance(exc, OSError):
+        detail = f"{type(exc).__name__}: {exc.strerror or exc}"
+    else:
+        detail = f"its read raised {type(exc).__name__}"
+    return InvalidAudioError(f"could not read {description}: {detail}", field="audio")
 
 
 def _limit_text() -> str:
@@ -175,10 +186,12 @@ class AudioSource:
                         filled += got
                     left -= filled
                     yield view[:filled]
-        except OSError as exc:
-            raise InvalidAudioError(
-                f"could not read {self.description}: {type(exc).__name__}: {exc.strerror or exc}"
-            ) from None
+        except InvalidAudioError:
+            raise
+        except Exception as exc:
+            raise read_failure(self.description, exc) from (
+                None if isinstance(exc, OSError) else exc
+            )
 
     def close(self) -> None:
         """Release what the source owns (a spooled copy); the caller's objects stay open."""
@@ -239,7 +252,7 @@ def _is_seekable(fileobj: Any) -> bool:
         if seekable is not None and not seekable():
             return False
         fileobj.tell()
-    except (OSError, AttributeError, ValueError):
+    except Exception:  # a file object that cannot tell where it is: spooled instead
         return False
     return True
 
@@ -259,11 +272,12 @@ def _spool(stream: Any, description: str) -> _SpooledSource:
                     "the flash API accepts at most that much audio"
                 )
             spool.write(data)
-    except OSError as exc:
+    except InvalidAudioError:
         spool.close()
-        raise InvalidAudioError(
-            f"could not read {description}: {type(exc).__name__}: {exc.strerror or exc}"
-        ) from None
+        raise
+    except Exception as exc:
+        spool.close()
+        raise read_failure(description, exc) from (None if isinstance(exc, OSError) else exc)
     except BaseException:
         spool.close()
         raise
@@ -279,10 +293,14 @@ def source_from_file(fileobj: Any) -> AudioSource:
         raise InvalidAudioError(f"{description} is open in text mode; open it with 'rb'")
     try:
         probe = fileobj.read(0)
-    except OSError as exc:
-        raise InvalidAudioError(f"could not read {description}: {exc}") from None
+    except Exception as exc:
+        raise read_failure(description, exc) from (None if isinstance(exc, OSError) else exc)
     if isinstance(probe, str):
         raise InvalidAudioError(f"{description} is open in text mode; open it with 'rb'")
+    if probe is not None and not isinstance(probe, (bytes, bytearray, memoryview)):
+        raise InvalidAudioError(
+            f"{description}: read() returned {type(probe).__name__}, not bytes", field="audio"
+        )
     if not _is_seekable(fileobj):
         return _spool(fileobj, description)
     try:
@@ -291,8 +309,10 @@ def source_from_file(fileobj: Any) -> AudioSource:
         if end is None:  # some file-likes return None from seek()
             end = fileobj.tell()
         fileobj.seek(start)
-    except OSError as exc:
-        raise InvalidAudioError(f"could not read {description}: {exc}") from None
+    except Exception as exc:
+        raise read_failure(description, exc) from (None if isinstance(exc, OSError) else exc)
+    if not isinstance(start, int) or not isinstance(end, int):
+        raise InvalidAudioError(f"{description}: tell()/seek() did not return positions")
     return _FileSource(fileobj, start, max(0, end - start), description)
 
 
@@ -345,14 +365,29 @@ def source_from_path(path: str) -> AudioSource:
 
 
 def check_audio_url(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
+    """Return ``url`` if the service can be sent it as ``audio.url`` (it is never fetched here).
+
+    Raises:
+        InvalidAudioError: not ``http(s)``, no host, a malformed host or port,
+            whitespace or control characters; the URL is not quoted (it may
+            hold a presigned token).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise InvalidAudioError(f"audio URL is malformed ({exc})", field="audio") from None
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_URL_SCHEMES:
         raise InvalidAudioError(
-            f"unsupported audio URL scheme {scheme!r}; allowed: {', '.join(ALLOWED_URL_SCHEMES)}"
+            f"unsupported audio URL scheme {scheme!r}; allowed: {', '.join(ALLOWED_URL_SCHEMES)}",
+            field="audio",
         )
-    if not parts.netloc:
-        raise InvalidAudioError("audio URL has no host")
+    if not parts.netloc or not hostname:
+        raise InvalidAudioError("audio URL has no host", field="audio")
     if any(c.isspace() for c in url):
-        raise InvalidAudioError("audio URL contains whitespace; percent-encode it")
+        raise InvalidAudioError("audio URL contains whitespace; percent-encode it", field="audio")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise InvalidAudioError("audio URL contains control characters", field="audio")
     return url
