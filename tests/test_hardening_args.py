@@ -83,6 +83,15 @@ class _Path(os.PathLike[str]):
         return self.path
 
 
+class _StaticCreds:
+    """A provider of fixed, well-formed credentials."""
+
+    def get_credentials(self) -> Any:
+        from volcspeech.credentials import OpenApiCredentials
+
+        return OpenApiCredentials("AKLTtest", "test-secret-key")
+
+
 class _Raising:
     """A file object whose read fails with its own exception."""
 
@@ -158,6 +167,12 @@ CASES: list[Refusal] = [
     ("rtc endpoint userinfo", lambda u: _rtc("http://u:p@127.0.0.1:1"), CE, "endpoint"),
     ("rtc endpoint NUL", lambda u: _rtc(u + "/\x00"), CE, "endpoint"),
     ("rtc endpoint query", lambda u: _rtc(u + "/?a=b"), CE, "endpoint"),
+    (
+        "rtc token with provider",
+        lambda u: RtcClient(credentials=_StaticCreds(), session_token="tok-12345", endpoint=u),
+        CE,
+        "session_token",
+    ),
     ("rtc credentials str", lambda u: RtcClient(credentials="x", endpoint=u), CE, "credentials"),
     ("rtc timeout nan", lambda u: _rtc(u, timeout=math.nan), CE, "timeout"),
     ("rtc deadline str", lambda u: _rtc(u, deadline="10"), CE, "deadline"),

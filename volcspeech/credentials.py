@@ -399,6 +399,11 @@ def resolve_openapi_provider(
     if credentials is not None:
         if access_key_id is not None or secret_access_key is not None:
             raise ConfigurationError("pass either credentials= or an access key pair, not both")
+        if session_token is not None:
+            raise ConfigurationError(
+                "session_token goes with an access key pair; a credentials= provider "
+                "hands out its own token"
+            )
         if not isinstance(credentials, CredentialProvider):
             raise ConfigurationError(
                 "credentials= must have a get_credentials() method, "
