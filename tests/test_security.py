@@ -411,11 +411,6 @@ def test_receiver_refuses_replays_resplits_and_duplicate_keys() -> None:
     assert refused == ["StaleCallbackError", "CallbackDuplicateKeyError"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SegmentTranscriber (pipeline/, another engineer) still defaults "
-    "max_callback_age to None; when it defaults to rtc.DEFAULT_CALLBACK_MAX_AGE, remove this mark",
-)
 def test_transcriber_refuses_an_old_callback_by_default() -> None:
     """A raw, correctly signed callback from 2001 is refused by a transcriber on defaults."""
     with Emulator() as emu, emu.asr.client() as asr:
