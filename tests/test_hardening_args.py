@@ -155,6 +155,12 @@ CASES: list[Refusal] = [
         VE,
         "max_workers",
     ),
+    ("recognize api", lambda u: _recognize(u, HELLO, api="x"), VE, "api"),
+    ("submit None", lambda u: _asr(u).submit(None), AE, "audio"),
+    ("submit URL [::1", lambda u: _asr(u).submit("http://[::1/a"), AE, "audio URL"),
+    ("query int", lambda u: _asr(u).query(123), VE, "task"),
+    ("wait timeout nan", lambda u: _asr(u).wait("t-1", timeout=math.nan), VE, "timeout"),
+    ("wait poll str", lambda u: _asr(u).wait("t-1", poll="x"), VE, "poll"),
     # RtcClient constructor
     ("rtc ints", lambda u: RtcClient(123, 456, endpoint=u), CE, "access_key_id"),
     ("rtc secret bytes", lambda u: RtcClient("AK", b"sk", endpoint=u), CE, "secret_access_key"),
