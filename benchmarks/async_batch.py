@@ -55,7 +55,9 @@ def prebuilt(endpoint: str, paths: list[Path]) -> list[tuple[dict[str, str], byt
     with AsrClient(credentials.app_key, credentials.access_key, endpoint=endpoint) as client:
         for n, path in enumerate(paths):
             prepared = prepare_audio(path, RecognitionOptions().to_audio_dict())
-            request = client._recognize_request(prepared, RecognitionOptions(), f"rid-{n}")
+            request = client._recognize_request(
+                prepared, RecognitionOptions(), f"rid-{n}", client.resource_id
+            )
             out.append((dict(request.headers), request.read_body()))
             assert prepared.source is not None
             prepared.source.close()

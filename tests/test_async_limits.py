@@ -455,7 +455,9 @@ def test_the_async_body_is_encoded_in_small_pieces(tmp_path: Path) -> None:
     bodies = []
     for encode_size in (None, ENCODE_SIZE):
         prepared = prepare_audio(audio, {})
-        request = client._recognize_request(prepared, RecognitionOptions(), "rid", encode_size)
+        request = client._recognize_request(
+            prepared, RecognitionOptions(), "rid", client.resource_id, encode_size
+        )
         assert isinstance(request.body, StreamBody)
         pieces = [bytes(p) for p in request.body]
         bodies.append((pieces, len(request.body)))

@@ -45,9 +45,7 @@ def examples() -> list[Example]:
 
 
 EXAMPLES = [
-    pytest.param(
-        e.code, id=e.where, marks=[pytest.mark.skip(reason=e.skip)] if e.skip else []
-    )
+    pytest.param(e.code, id=e.where, marks=[pytest.mark.skip(reason=e.skip)] if e.skip else [])
     for e in examples()
 ]
 

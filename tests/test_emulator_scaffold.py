@@ -177,7 +177,7 @@ def test_stop_is_idempotent_and_restart_gets_new_port() -> None:
 def test_plugin_fixture(volcspeech_emulator: Emulator) -> None:
     """The pytest plugin's fixture yields a running emulator with all services."""
     assert volcspeech_emulator.port > 0
-    assert {s.name for s in volcspeech_emulator.app.services} == {"asr", "rtc", "storage"}
+    assert {s.name for s in volcspeech_emulator.app.services} == {"asr", "rtc", "storage", "tos"}
 
 
 def test_plugin_no_sleep_fixture(volcspeech_no_retry_sleep: None) -> None:

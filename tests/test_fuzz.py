@@ -1444,6 +1444,8 @@ VALID_OPTION_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "correct_table_name": PLAIN_TEXT,
     "context": st.lists(NONBLANK, min_size=1, max_size=3).map(hotwords_context),
     "extra": st.dictionaries(st.sampled_from(["x_custom", "beta"]), JSON_VALUES, max_size=2),
+    "callback": st.sampled_from(["https://example.com/cb", "http://127.0.0.1:8080/done?x=1"]),
+    "callback_data": PLAIN_TEXT,
 }
 assert set(VALID_OPTION_VALUES) == set(OPTION_NAMES)
 VALID_OPTIONS = st.fixed_dictionaries({}, optional=VALID_OPTION_VALUES)

@@ -126,15 +126,19 @@ def test_four_uvicorn_workers_produce_each_room_once(tmp_path: Path) -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
+            # Wait until at least two workers answer: the first one up would
+            # otherwise take every connection while the others still import.
             deadline = time.monotonic() + 60
-            while True:
+            ready: set[int] = set()
+            while len(ready) < 2:
                 try:
-                    requests.get(base + "/healthz", timeout=2).raise_for_status()
-                    break
+                    answer = requests.get(base + "/healthz", timeout=2)
+                    answer.raise_for_status()
+                    ready.add(answer.json()["pid"])
                 except requests.RequestException:
                     assert server.poll() is None, server.stderr.read().decode()  # type: ignore[union-attr]
-                    assert time.monotonic() < deadline, "uvicorn did not start"
-                    time.sleep(0.2)
+                assert time.monotonic() < deadline, f"uvicorn workers up: {len(ready)}"
+                time.sleep(0.05)
 
             def post(body: dict[str, Any]) -> tuple[int, str]:
                 answer = requests.post(base + "/rtc/callback", json=body, timeout=30)

@@ -27,6 +27,7 @@ No credential object shows a secret in ``repr``/``str``.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -34,7 +35,8 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import attrs
 
-from .errors import ConfigurationError
+from ._log import remember_secret
+from .errors import ConfigurationError, VolcSpeechError
 
 __all__ = [
     "CredentialProvider",
@@ -51,6 +53,9 @@ __all__ = [
     "RefreshingProvider",
     "SpeechCredentials",
     "StaticProvider",
+    "check_credential",
+    "check_openapi_credentials",
+    "current_credentials",
     "from_assume_role",
     "from_cli_config",
     "from_ecs_metadata",
@@ -70,6 +75,52 @@ ENV_OLD_SECRET_KEY = "VOLC_SECRETKEY"
 
 #: Refresh temporary credentials this many seconds before they expire.
 DEFAULT_REFRESH_MARGIN = 300.0
+
+
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+def check_credential(value: Any, field: str, *, secret: bool = True) -> str:
+    """Return ``value`` if it can be sent as a credential, else refuse it by name.
+
+    A key read from a file or a Kubernetes secret often ends with a newline;
+    sent as a header, an HTTP library would refuse it quoting the value (the
+    secret) into its error. So every credential is checked here, before any
+    traffic: a non-empty string of visible ASCII characters, no whitespace,
+    no control characters.
+
+    Args:
+        value: the credential as given.
+        field: how the message names it (``"api_key"``, ``"$VOLCSPEECH_API_KEY"``, ...).
+        secret: whether the value is a secret; a valid one is then masked in
+            every later log line and error message (``volcspeech._log.redact``).
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        ConfigurationError: naming ``field`` and what is wrong; the value is never quoted.
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{field} must be a string, got {type(value).__name__}")
+    if _VISIBLE_ASCII.fullmatch(value):
+        if secret:
+            remember_secret(value)
+        return value
+    if not value:
+        raise ConfigurationError(f"{field} is empty")
+    if value != value.strip():
+        problem = (
+            "starts or ends with whitespace (a newline left by a key file or a "
+            "Kubernetes secret?); strip it"
+        )
+    elif any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        problem = "contains a control character"
+    elif any(c.isspace() for c in value):
+        problem = "contains whitespace"
+    else:
+        problem = "contains characters outside ASCII; copy it again from the console"
+    raise ConfigurationError(f"{field} {problem} (the value is not shown)")
 
 
 def _mask(value: str | None) -> str:
@@ -135,21 +186,32 @@ def resolve_speech_credentials(
             or when only half of the old-console pair is given.
     """
     env = os.environ if environ is None else environ
-    if api_key or app_key or access_key:
-        if api_key:
+    if api_key is not None or app_key is not None or access_key is not None:
+        if api_key is not None:
+            check_credential(api_key, "api_key")
+            if app_key is not None:
+                check_credential(app_key, "app_key", secret=False)
             return SpeechCredentials(app_key=app_key, api_key=api_key)
-        if app_key and access_key:
+        if app_key is not None and access_key is not None:
+            check_credential(app_key, "app_key", secret=False)
+            check_credential(access_key, "access_key")
             return SpeechCredentials(app_key=app_key, access_key=access_key)
-        missing = "access_key" if app_key else "app_key"
+        missing = "access_key" if app_key is not None else "app_key"
         raise ConfigurationError(
             f"speech credentials: app_key and access_key go together; {missing} is missing "
             "(or pass api_key= for a new-console API key)"
         )
     env_api = env.get(ENV_SPEECH_API_KEY)
+    env_app = env.get(ENV_SPEECH_APP_KEY) or None
     if env_api:
-        return SpeechCredentials(app_key=env.get(ENV_SPEECH_APP_KEY) or None, api_key=env_api)
-    env_app, env_access = env.get(ENV_SPEECH_APP_KEY), env.get(ENV_SPEECH_ACCESS_KEY)
+        check_credential(env_api, f"${ENV_SPEECH_API_KEY}")
+        if env_app is not None:
+            check_credential(env_app, f"${ENV_SPEECH_APP_KEY}", secret=False)
+        return SpeechCredentials(app_key=env_app, api_key=env_api)
+    env_access = env.get(ENV_SPEECH_ACCESS_KEY)
     if env_app and env_access:
+        check_credential(env_app, f"${ENV_SPEECH_APP_KEY}", secret=False)
+        check_credential(env_access, f"${ENV_SPEECH_ACCESS_KEY}")
         return SpeechCredentials(app_key=env_app, access_key=env_access)
     raise ConfigurationError(
         "no speech credentials found; looked at: the api_key / app_key + access_key "
@@ -245,27 +307,73 @@ class RefreshingProvider:
             if self._fresh():
                 assert self._cached is not None
                 return self._cached
+            failure = None
             try:
                 value = self._vendor.get_credentials()
             except Exception as exc:
-                raise ConfigurationError(
-                    f"credential provider {self.name} failed: {type(exc).__name__}"
-                ) from None
+                failure = type(exc).__name__  # its message may quote a secret: not kept
+            if failure is not None:
+                raise ConfigurationError(f"credential provider {self.name} failed: {failure}")
             if value is None or not getattr(value, "ak", None) or not getattr(value, "sk", None):
                 raise ConfigurationError(f"credential provider {self.name} returned no credentials")
             # The CLI-config provider delegates STS/OIDC modes to an inner provider.
             holder = getattr(self._vendor, "_delegate", None) or self._vendor
             expires = getattr(holder, "expired_time", None)
-            self._cached = OpenApiCredentials(
+            fresh = OpenApiCredentials(
                 access_key_id=value.ak,
                 secret_access_key=value.sk,
                 session_token=getattr(value, "session_token", None) or None,
                 expires_at=float(expires) if isinstance(expires, (int, float)) else None,
             )
+            self._cached = check_openapi_credentials(fresh, f"credential provider {self.name}")
             return self._cached
 
     def __repr__(self) -> str:
         return f"RefreshingProvider({self.name})"
+
+
+def check_openapi_credentials(credentials: Any, source: str) -> OpenApiCredentials:
+    """Return ``credentials`` if they are :class:`OpenApiCredentials` that can be sent.
+
+    Args:
+        credentials: what a provider returned.
+        source: how the message names where they came from.
+
+    Raises:
+        ConfigurationError: naming ``source`` and the field; never a value.
+    """
+    if not isinstance(credentials, OpenApiCredentials):
+        raise ConfigurationError(
+            f"{source} returned {type(credentials).__name__}, not OpenApiCredentials"
+        )
+    check_credential(credentials.access_key_id, f"access_key_id from {source}", secret=False)
+    check_credential(credentials.secret_access_key, f"secret_access_key from {source}")
+    if credentials.session_token is not None:
+        check_credential(credentials.session_token, f"session_token from {source}")
+    return credentials
+
+
+def current_credentials(provider: CredentialProvider) -> OpenApiCredentials:
+    """Ask ``provider`` for credentials and check them (called before each attempt).
+
+    Raises:
+        ConfigurationError: the provider raised something other than a
+            volcspeech error, or returned no usable credentials; the message
+            names the provider and the field, never a secret.
+    """
+    name = f"credential provider {type(provider).__name__}"
+    failure = None
+    try:
+        value = provider.get_credentials()
+    except VolcSpeechError:
+        raise
+    except Exception as exc:
+        # Raised outside the handler, so the provider's error (which may quote
+        # a secret) is not even kept as the context.
+        failure = type(exc).__name__
+    if failure is not None:
+        raise ConfigurationError(f"{name} failed: {failure}")
+    return check_openapi_credentials(value, name)
 
 
 def resolve_openapi_provider(
@@ -286,22 +394,38 @@ def resolve_openapi_provider(
             at), or half a key pair given.
     """
     env = os.environ if environ is None else environ
+    if session_token is not None:
+        check_credential(session_token, "session_token")
     if credentials is not None:
-        if access_key_id or secret_access_key:
+        if access_key_id is not None or secret_access_key is not None:
             raise ConfigurationError("pass either credentials= or an access key pair, not both")
+        if session_token is not None:
+            raise ConfigurationError(
+                "session_token goes with an access key pair; a credentials= provider "
+                "hands out its own token"
+            )
         if not isinstance(credentials, CredentialProvider):
-            raise ConfigurationError("credentials= must have a get_credentials() method")
+            raise ConfigurationError(
+                "credentials= must have a get_credentials() method, "
+                f"got {type(credentials).__name__}"
+            )
         return credentials
-    if access_key_id or secret_access_key:
-        if not (access_key_id and secret_access_key):
-            missing = "secret_access_key" if access_key_id else "access_key_id"
+    if access_key_id is not None or secret_access_key is not None:
+        if access_key_id is None or secret_access_key is None:
+            missing = "secret_access_key" if access_key_id is not None else "access_key_id"
             raise ConfigurationError(f"OpenAPI credentials: {missing} is missing")
+        check_credential(access_key_id, "access_key_id", secret=False)
+        check_credential(secret_access_key, "secret_access_key")
         return StaticProvider(OpenApiCredentials(access_key_id, secret_access_key, session_token))
     env_pairs = ((ENV_ACCESS_KEY, ENV_SECRET_KEY), (ENV_OLD_ACCESS_KEY, ENV_OLD_SECRET_KEY))
     for ak_name, sk_name in env_pairs:
         ak, sk = env.get(ak_name), env.get(sk_name)
         if ak and sk:
-            token = session_token or env.get(ENV_SESSION_TOKEN) or None
+            check_credential(ak, f"${ak_name}", secret=False)
+            check_credential(sk, f"${sk_name}")
+            token = session_token
+            if token is None and env.get(ENV_SESSION_TOKEN):
+                token = check_credential(env[ENV_SESSION_TOKEN], f"${ENV_SESSION_TOKEN}")
             return StaticProvider(OpenApiCredentials(ak, sk, token))
     raise ConfigurationError(
         "no OpenAPI credentials found; looked at: the access_key_id / secret_access_key "

@@ -20,8 +20,11 @@ from ..errors import ValidationError
 from ._audio import LARGE_INLINE_BYTES, AudioInput, PreparedAudio, prepare_audio
 from ._client import DEFAULT_RESOURCE_ID, AsrClient, BatchResult, _Progress
 from ._flash import LOG_ID_HEADER, read_recognize
+from ._models import AsrModel
 from ._options import RecognitionOptions
 from ._results import Transcript
+from ._standard_client import flash_resource_id
+from ._standard_routing import check_api_choice
 
 __all__ = ["DEFAULT_CONCURRENCY", "AsyncAsrClient"]
 
@@ -179,6 +182,8 @@ class AsyncAsrClient(AsyncBaseClient):
         request_id: str | None = None,
         timeout: TimeoutLike = None,
         deadline: float | None = None,
+        api: str = "flash",
+        model: str | AsrModel | None = None,
     ) -> Transcript:
         """Recognize one audio file, as :meth:`volcspeech.asr.AsrClient.recognize` does.
 
@@ -193,6 +198,9 @@ class AsyncAsrClient(AsyncBaseClient):
             request_id: the ``X-Api-Request-Id``; a fresh UUID4 by default.
             timeout: this call's per-attempt timeouts (the client's by default).
             deadline: this call's total time limit in seconds (the client's by default).
+            api: ``"flash"``: the async client speaks the flash API only (the
+                standard API's submit/query/wait are on the sync client).
+            model: ``"flash"`` or a raw flash resource id (the client's by default).
 
         Returns:
             The transcript; ``silent=True`` with no text for all-silent audio.
@@ -206,6 +214,13 @@ class AsyncAsrClient(AsyncBaseClient):
             ClientClosedError: the client is closed.
         """
         self._check_open()
+        if check_api_choice(api) != "flash":
+            raise ValidationError(
+                f"api={api!r}: AsyncAsrClient speaks the flash API only; use AsrClient "
+                "(submit/query/wait, api='standard' or 'auto') for the standard API",
+                field="api",
+            )
+        resource_id = flash_resource_id(model, self._spec.resource_id)
         options, request_id, settings = self._spec._call_args(
             options, request_id, timeout, deadline
         )
@@ -214,7 +229,7 @@ class AsyncAsrClient(AsyncBaseClient):
             if prepared.source is not None and prepared.source.size > LARGE_INLINE_BYTES:
                 self._spec._warn_large(prepared.source.size)
             request = self._spec._recognize_request(
-                prepared, options, request_id, encode_size=ENCODE_SIZE
+                prepared, options, request_id, resource_id, encode_size=ENCODE_SIZE
             )
             rid = request_id
 

@@ -22,14 +22,24 @@ from ..credentials import SpeechCredentials, resolve_speech_credentials
 from ..errors import ConfigurationError, ValidationError
 from ._audio import (
     LARGE_INLINE_BYTES,
+    MAX_AUDIO_BYTES,
     AudioInput,
     LargeInlineAudioWarning,
     PreparedAudio,
     prepare_audio,
 )
 from ._flash import FLASH_PATH, LOG_ID_HEADER, build_recognize, read_recognize
+from ._models import STANDARD_2_RESOURCE_ID, AsrModel
 from ._options import RecognitionOptions
 from ._results import Transcript
+from ._standard_batch import standard_batch
+from ._standard_client import (
+    StandardOperations,
+    flash_resource_id,
+    resolve_client_model,
+)
+from ._standard_poll import PollLike
+from ._standard_routing import check_api_choice
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._http import Session
@@ -50,6 +60,12 @@ DEFAULT_ENDPOINT = DEFAULT_BASE_URL + FLASH_PATH
 DEFAULT_RESOURCE_ID = "volc.bigasr.auc_turbo"
 #: Parallel recognitions of :meth:`AsrClient.recognize_many` by default.
 DEFAULT_MAX_WORKERS = 8
+#: The standard API's model by default: 2.0 (``volc.seedasr.auc``).
+DEFAULT_STANDARD_MODEL = AsrModel.STANDARD_2
+#: Local audio sent inline (``audio.data``) to the standard API up to this size
+#: by default (the flash limit); beyond it an uploader is needed. *Uncertain*:
+#: the vendor documents ``audio.url``; set ``standard_inline_bytes=0`` to always upload.
+DEFAULT_STANDARD_INLINE_BYTES = MAX_AUDIO_BYTES
 
 _DEFAULT_OPTIONS = RecognitionOptions()
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]{1,256}$")
@@ -130,8 +146,8 @@ def _base_of(endpoint: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-class AsrClient(BaseClient):
-    """A client of the flash recorded-file recognition API.
+class AsrClient(StandardOperations, BaseClient):
+    """A client of the recorded-file recognition APIs: flash, and standard (submit/query).
 
     Safe to share across threads; one pooled HTTP session serves them all
     (its pool grows to the number of threads using the client at once).
@@ -166,6 +182,12 @@ class AsrClient(BaseClient):
         transport: any callable ``HttpRequest -> HttpResponse`` that makes one
             attempt (e.g. ``volcspeech.testing.MockTransport``), instead of
             ``requests``; not with ``session``.
+        model: the standard API's model: ``"2.0"`` (``volc.seedasr.auc``, the
+            default), ``"1.0"`` (``volc.bigasr.auc``), an :class:`AsrModel` or a
+            raw resource id. ``"flash"`` leaves the default.
+        standard_inline_bytes: local audio up to this size goes to the standard
+            API inline (``audio.data``; 100 MiB by default); beyond it an
+            ``uploader=`` is needed. ``0``: always upload.
 
     Credentials not given here are read from ``VOLCSPEECH_API_KEY``, or
     ``VOLCSPEECH_APP_KEY`` with ``VOLCSPEECH_ACCESS_KEY``.
@@ -192,6 +214,8 @@ class AsrClient(BaseClient):
         deadline: float | None = None,
         max_answer_bytes: int | None = None,
         transport: Transport | None = None,
+        model: str | AsrModel = DEFAULT_STANDARD_MODEL,
+        standard_inline_bytes: int = DEFAULT_STANDARD_INLINE_BYTES,
     ) -> None:
         self._credentials: SpeechCredentials = resolve_speech_credentials(
             app_key, access_key, api_key
@@ -209,6 +233,21 @@ class AsrClient(BaseClient):
         if uid is not None and (not isinstance(uid, str) or not uid):
             raise ConfigurationError(f"uid must be a non-empty string, got {uid!r}")
         self.uid = uid if uid is not None else self._credentials.uid
+        try:
+            standard = resolve_client_model(model)
+        except ValidationError as exc:
+            raise ConfigurationError(str(exc)) from None
+        #: The standard API's ``X-Api-Resource-Id`` (the client's ``model``).
+        self.standard_resource_id = standard if standard is not None else STANDARD_2_RESOURCE_ID
+        if (
+            isinstance(standard_inline_bytes, bool)
+            or not isinstance(standard_inline_bytes, int)
+            or standard_inline_bytes < 0
+        ):
+            raise ConfigurationError(
+                f"standard_inline_bytes must be an int >= 0, got {standard_inline_bytes!r}"
+            )
+        self.standard_inline_bytes = standard_inline_bytes
         super().__init__(
             timeout=timeout,
             max_retries=max_retries,
@@ -230,6 +269,8 @@ class AsrClient(BaseClient):
             "uid": uid,
             "deadline": deadline,
             "max_answer_bytes": max_answer_bytes,
+            "model": self.standard_resource_id,
+            "standard_inline_bytes": standard_inline_bytes,
         }
         self._lock = threading.Lock()
         self._warned_large = False
@@ -271,8 +312,19 @@ class AsrClient(BaseClient):
         request_id: str | None = None,
         timeout: TimeoutLike = None,
         deadline: float | None = None,
+        api: str = "flash",
+        uploader: Any = None,
+        model: str | AsrModel | None = None,
+        poll: PollLike = None,
     ) -> Transcript:
         """Recognize one audio file.
+
+        ``api="flash"`` (the default) makes one request to the flash API.
+        ``api="standard"`` submits a standard-API task and waits for it
+        (:meth:`submit` + :meth:`wait`). ``api="auto"`` uses flash for audio
+        inside its limits (100 MiB, 2 h) and the standard API beyond them
+        (local audio beyond the inline limit then needs ``uploader=``); URLs
+        are never fetched here, so ``"auto"`` sends them to flash.
 
         Args:
             audio: a path (``str`` or ``os.PathLike``), ``bytes`` /
@@ -283,7 +335,16 @@ class AsrClient(BaseClient):
                 filled in from the audio's bytes when unset.
             request_id: the ``X-Api-Request-Id``; a fresh UUID4 by default.
             timeout: this call's per-attempt timeouts (the client's by default).
-            deadline: this call's total time limit in seconds (the client's by default).
+            deadline: this call's total time limit in seconds (the client's by
+                default); with the standard API, how long to wait for the task (3 h
+                by default) while each request keeps the client's limit.
+            api: ``"flash"``, ``"standard"`` or ``"auto"``.
+            uploader: for the standard API: an object with ``upload(source) -> url``
+                (e.g. :class:`~volcspeech.asr.TosUploader`) for local audio.
+            model: the model: ``"flash"`` or a raw flash resource id with
+                ``api="flash"``; ``"1.0"``, ``"2.0"`` or a resource id for the
+                standard API (with ``"auto"``, for the standard side only).
+            poll: the standard API's polling schedule (see :meth:`wait`).
 
         Returns:
             The transcript; ``silent=True`` with no text for all-silent audio.
@@ -298,12 +359,26 @@ class AsrClient(BaseClient):
             ClientClosedError: the client is closed.
         """
         self._check_open()
+        api = check_api_choice(api)
+        if api != "flash":
+            return self._recognize_routed(
+                audio,
+                api=api,
+                options=options,
+                request_id=request_id,
+                timeout=timeout,
+                deadline=deadline,
+                uploader=uploader,
+                model=model,
+                poll=poll,
+            )
+        resource_id = flash_resource_id(model, self.resource_id)
         options, request_id, settings = self._call_args(options, request_id, timeout, deadline)
         prepared = prepare_audio(audio, options.to_audio_dict())
         try:
             if prepared.source is not None and prepared.source.size > LARGE_INLINE_BYTES:
                 self._warn_large(prepared.source.size)
-            request = self._recognize_request(prepared, options, request_id)
+            request = self._recognize_request(prepared, options, request_id, resource_id)
             rid = request_id
             # The body streams the source from its start each time it is sent.
             return self._send(
@@ -324,7 +399,8 @@ class AsrClient(BaseClient):
         timeout: TimeoutLike,
         deadline: float | None,
     ) -> tuple[RecognitionOptions, str, CallSettings]:
-        """A recognition's checked options, request id and settings (shared with the async client).
+        """A flash recognition's checked options, request id and settings (shared with
+        the async client).
 
         Raises:
             ValidationError: a bad ``options`` or ``request_id``.
@@ -335,6 +411,7 @@ class AsrClient(BaseClient):
             raise ValidationError(
                 f"options must be RecognitionOptions, got {type(options).__name__}"
             )
+        options.check_api("flash")
         if request_id is None:
             request_id = str(uuid.uuid4())
         elif not isinstance(request_id, str) or not _HEADER_SAFE.match(request_id):
@@ -349,13 +426,14 @@ class AsrClient(BaseClient):
         prepared: PreparedAudio,
         options: RecognitionOptions,
         request_id: str,
+        resource_id: str,
         encode_size: int | None = None,
     ) -> HttpRequest:
         """The flash request of checked audio (shared with the async client)."""
         return build_recognize(
             url=self.endpoint,
             auth_headers=self._credentials.headers(),
-            resource_id=self.resource_id,
+            resource_id=resource_id,
             request_id=request_id,
             uid=self.uid,
             audio=prepared,
@@ -373,8 +451,17 @@ class AsrClient(BaseClient):
         max_workers: int = DEFAULT_MAX_WORKERS,
         executor: concurrent.futures.Executor | None = None,
         progress: bool = False,
+        api: str = "flash",
+        uploader: Any = None,
+        model: str | AsrModel | None = None,
+        poll: PollLike = None,
     ) -> Iterator[BatchResult]:
         """Recognize many files in parallel, yielding results in input order.
+
+        With ``api="standard"`` (or ``"auto"`` for audio beyond flash's
+        limits) every task is submitted first, then all are polled together
+        from this thread: no thread waits for a task, and at most 4 threads
+        (``min(max_workers, 4)``) make the submits and queries.
 
         A failing item yields a :class:`BatchResult` with its ``error``; the
         batch goes on. At most ``2 * max_workers`` items are in flight (read
@@ -391,6 +478,10 @@ class AsrClient(BaseClient):
                 down here. Executors in other processes get a pickled copy of
                 this client that reads its credentials from their environment.
             progress: print a progress line on stderr.
+            api: ``"flash"`` (default), ``"standard"`` or ``"auto"``, as for :meth:`recognize`.
+            uploader: for the standard API, as for :meth:`recognize`.
+            model: the standard model, as for :meth:`submit`.
+            poll: the polling schedule of each standard task.
 
         Yields:
             One :class:`BatchResult` per item, in input order.
@@ -405,6 +496,21 @@ class AsrClient(BaseClient):
                 f"options must be RecognitionOptions, got {type(options).__name__}"
             )
         self._check_open()
+        if check_api_choice(api) != "flash":
+            total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+            return standard_batch(
+                self,
+                items,
+                api=api,
+                options=options,
+                max_workers=max_workers,
+                executor=executor,
+                make_result=BatchResult,
+                progress=_Progress(total, sys.stderr) if progress else None,
+                uploader=uploader,
+                model=model,
+                poll=poll,
+            )
         return self._batch(items, options, max_workers, executor, progress)
 
     def _batch(

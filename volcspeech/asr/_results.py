@@ -80,6 +80,56 @@ class _Timed:
         """``end_time - start_time``."""
         return self.end_time - self.start_time
 
+    # Standard-API extras (vendor doc 6561/1354868): read from ``additions``,
+    # typed where the doc gives a type; the raw values stay in ``additions``.
+
+    @property
+    def language(self) -> str | None:
+        """``additions["lid_lang"]`` (with ``enable_lid``), e.g. ``"speech_en"``."""
+        return _text(self.additions.get("lid_lang"))
+
+    @property
+    def emotion(self) -> str | None:
+        """``additions["emotion"]`` (with ``enable_emotion_detection``): angry, happy, neutral,
+        sad or surprise."""
+        return _text(self.additions.get("emotion"))
+
+    @property
+    def gender(self) -> str | None:
+        """``additions["gender"]`` (with ``enable_gender_detection``): male or female."""
+        return _text(self.additions.get("gender"))
+
+    @property
+    def volume(self) -> float | None:
+        """``additions["volume"]`` in dB (with ``show_volume``); ``None`` if absent or not a
+        number."""
+        return _number(self.additions.get("volume"))
+
+    @property
+    def speech_rate(self) -> float | None:
+        """``additions["speech_rate"]`` in tokens per second (with ``show_speech_rate``);
+        ``None`` if absent or not a number."""
+        return _number(self.additions.get("speech_rate"))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _number(value: Any) -> float | None:
+    """A number sent as a JSON number or a numeric string; ``None`` otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    return None
+
 
 @attrs.frozen
 class Word(_Timed):
@@ -230,6 +280,23 @@ class Transcript:
     def words(self) -> tuple[Word, ...]:
         """Every word of every utterance, in order."""
         return tuple(w for u in self.utterances for w in u.words)
+
+    @property
+    def language(self) -> str | None:
+        """The language label of the standard API's ``enable_lid``.
+
+        ``result.additions["lid_lang"]`` when present, else the label most
+        utterances carry; ``None`` without language identification.
+        """
+        label = _text(self.additions.get("lid_lang"))
+        if label is not None:
+            return label
+        counts: dict[str, int] = {}
+        for utterance in self.utterances:
+            found = utterance.language
+            if found is not None:
+                counts[found] = counts.get(found, 0) + 1
+        return max(counts, key=lambda k: counts[k]) if counts else None
 
     def __repr__(self) -> str:
         parts = [
