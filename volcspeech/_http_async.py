@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import platform
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -69,39 +70,46 @@ INLINE_BODY_BYTES = 512 * 1024
 class _ThreadedBody:
     """A :class:`StreamBody` as an async iterable whose blocks are produced in a worker thread.
 
-    A block (3 MiB of audio, 4 MiB of base64) is read and encoded off the event
-    loop; :meth:`close` closes the source's generator (and so its file). A
-    cancelled attempt waits for the block being produced (milliseconds) before
-    the cancellation lands, so the file is never closed under a reading thread.
+    Each block (a piece of base64 audio) is read and encoded off the event
+    loop; :meth:`close` closes the source's generator, and so its file. A
+    cancelled task does not wait for its worker thread, so producing a block
+    and closing happen under one lock: :meth:`close` waits for the block being
+    produced (about a millisecond), and a block asked for after it gets nothing.
     """
 
     def __init__(self, body: StreamBody) -> None:
         self._body = body
         self._chunks: Iterator[bytes] | None = None
+        self._lock = threading.Lock()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         self.close()
-        self._chunks = iter(self._body)
+        with self._lock:
+            self._chunks = iter(self._body)
         return self
 
+    def _next(self) -> bytes | None:
+        with self._lock:
+            if self._chunks is None:
+                return None
+            chunk = next(self._chunks, None)
+        if chunk is None:
+            return None
+        return chunk if isinstance(chunk, bytes) else bytes(chunk)
+
     async def __anext__(self) -> bytes:
-        chunks = self._chunks
-        if chunks is None:
-            raise StopAsyncIteration
-        chunk = await anyio.to_thread.run_sync(next, chunks, None)
+        chunk = await anyio.to_thread.run_sync(self._next)
         if chunk is None:
             self.close()
             raise StopAsyncIteration
-        return chunk if isinstance(chunk, bytes) else bytes(chunk)
+        return chunk
 
     def close(self) -> None:
-        chunks, self._chunks = self._chunks, None
+        with self._lock:
+            chunks, self._chunks = self._chunks, None
         close = getattr(chunks, "close", None)
         if close is not None:
-            # A block is never being produced here (a cancelled hop waits for its
-            # thread), but a generator still running must not turn into a new error.
-            with contextlib.suppress(ValueError):
-                close()
+            close()
 
 
 def _headers(raw: list[tuple[bytes, bytes]]) -> Headers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from typing import Any, Union
 
@@ -54,24 +55,33 @@ async def _prepare(audio: AudioInput, options: RecognitionOptions) -> PreparedAu
     """``prepare_audio`` in a worker thread (it reads the file's head; a pipe is spooled),
     or on the loop for a URL or small audio (a thread hop would cost more).
 
-    If the caller is cancelled meanwhile, the prepared source is closed once the
-    thread is done, so a spooled copy never leaks.
+    A cancelled caller does not wait for the thread: whichever of the two comes
+    second (the thread's result, the cancellation) closes the prepared source,
+    so a spooled copy never leaks.
     """
     if _small(audio):
         return prepare_audio(audio, options.to_audio_dict())
-    done: list[PreparedAudio] = []
+    lock = threading.Lock()
+    state: dict[str, Any] = {"prepared": None, "abandoned": False}
 
     def work() -> PreparedAudio:
         prepared = prepare_audio(audio, options.to_audio_dict())
-        done.append(prepared)
+        with lock:
+            if not state["abandoned"]:
+                state["prepared"] = prepared
+                return prepared
+        if prepared.source is not None:
+            prepared.source.close()
         return prepared
 
     try:
         return await anyio.to_thread.run_sync(work)
     except BaseException:
-        for prepared in done:
-            if prepared.source is not None:
-                prepared.source.close()
+        with lock:
+            state["abandoned"] = True
+            prepared = state["prepared"]
+        if prepared is not None and prepared.source is not None:
+            prepared.source.close()
         raise
 
 
