@@ -549,3 +549,23 @@ async def test_a_refreshing_credential_provider_is_asked_off_the_loop() -> None:
         assert (await rtc.start_segment(start_request())).ok
     assert len(asked_in) == 1
     assert loop_thread not in asked_in
+
+
+async def test_recognize_takes_a_flash_model_and_refuses_the_standard_api() -> None:
+    """model= picks the flash resource id as on the sync client; api='standard'/'auto' and
+    standard models are refused before any request."""
+    from volcspeech.asr._models import FLASH_RESOURCE_ID
+
+    transport = MockTransport(lambda r: HttpResponse(200, OK_HEADERS, OK_BODY))
+    async with AsyncAsrClient(api_key="k", transport=transport, resource_id="custom.res") as asr:
+        await asr.recognize(HELLO)
+        await asr.recognize(HELLO, model="flash")
+        for api in ("standard", "auto"):
+            with pytest.raises(errors.ValidationError, match="flash API only"):
+                await asr.recognize(HELLO, api=api)
+        with pytest.raises(errors.ValidationError, match="api must be one of"):
+            await asr.recognize(HELLO, api="fast")
+        with pytest.raises(errors.ValidationError, match="standard-API model"):
+            await asr.recognize(HELLO, model="2.0")
+    sent = [r.headers["X-Api-Resource-Id"] for r in transport.requests]
+    assert sent == ["custom.res", FLASH_RESOURCE_ID]
