@@ -9,6 +9,7 @@ client's timeouts, retry policy, deadline and answer cap.
 
 from __future__ import annotations
 
+import inspect
 import math
 import urllib.parse
 from typing import Any, Callable, ClassVar, TypeVar, Union
@@ -20,7 +21,13 @@ from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._transport import CallSettings, Transport
 from .errors import ClientClosedError, ConfigurationError, VolcSpeechError
 
-__all__ = ["BaseClient", "TimeoutLike", "check_base_url", "display_url"]
+__all__ = [
+    "BaseClient",
+    "TimeoutLike",
+    "check_base_url",
+    "display_url",
+    "is_async_callable",
+]
 
 T = TypeVar("T")
 
@@ -73,6 +80,19 @@ def check_base_url(url: Any, field: str = "endpoint", *, allow_userinfo: bool = 
     if any(c in url for c in "\x00\r\n\t "):
         raise ConfigurationError(f"{field} must not contain spaces or control characters")
     return url
+
+
+def is_async_callable(value: Any) -> bool:
+    """Whether calling ``value`` gives an awaitable.
+
+    True for a coroutine function, an object with an ``async def __call__``, and
+    one marked ``is_async = True`` (an async ``MockTransport``).
+    """
+    return (
+        getattr(value, "is_async", False) is True
+        or inspect.iscoroutinefunction(value)
+        or (callable(value) and inspect.iscoroutinefunction(type(value).__call__))
+    )
 
 
 def _check_deadline(value: Any) -> float:
@@ -137,6 +157,11 @@ class BaseClient:
                 raise ConfigurationError(
                     "transport must be a callable taking an HttpRequest and returning an "
                     f"HttpResponse, got {type(transport).__name__}"
+                )
+            if is_async_callable(transport):
+                raise ConfigurationError(
+                    f"transport is asynchronous; use it with the async client "
+                    f"(Async{type(self).__name__}), or pass a synchronous one"
                 )
             self._http: Any = transport
             self._owns_transport = False

@@ -9,9 +9,9 @@ The only module of the library that imports ``requests``/``urllib3``:
   enforced for the whole attempt — connect, upload, headers and body — by a
   watchdog that shuts the socket down, so a trickling server cannot extend it;
 * the answer read with a cap counted after decompression (gzip/deflate are
-  decoded here, in bounded steps), and checked against ``Content-Length`` so a
-  cut-off body is a retryable :class:`~volcspeech.errors.TransportError` with
-  any urllib3;
+  decoded in bounded steps by ``_answer.AnswerBody``, shared with the httpx
+  transport), and checked against ``Content-Length`` so a cut-off body is a
+  retryable :class:`~volcspeech.errors.TransportError` with any urllib3;
 * the one place where ``requests``/``urllib3`` exceptions become volcspeech errors.
 
 Retries are not here: ``volcspeech._transport.send`` runs the loop and
@@ -30,7 +30,6 @@ import socket
 import threading
 import time
 import urllib.parse
-import zlib
 from typing import Any
 
 import requests
@@ -40,6 +39,7 @@ import urllib3.connectionpool
 import urllib3.exceptions
 
 from . import errors
+from ._answer import ACCEPT_ENCODING, READ_CHUNK, AnswerBody, deadline_passed
 from ._log import RedactingFilter, get_logger, redact
 from ._messages import DEFAULT_TIMEOUT, Headers, HttpRequest, HttpResponse, Timeout
 from ._retry import (
@@ -76,9 +76,9 @@ Session = requests.Session
 #: Connections kept per host at first; the pool grows with the threads using it.
 DEFAULT_POOL_MAXSIZE = 32
 #: Bytes read from the socket per step.
-_READ_CHUNK = 64 * 1024
-#: Encodings we decode ourselves (bounded), and so the only ones we accept.
-_ACCEPT_ENCODING = "gzip, deflate"
+_READ_CHUNK = READ_CHUNK
+#: Encodings we decode ourselves (bounded, in ``_answer``), and so the only ones we accept.
+_ACCEPT_ENCODING = ACCEPT_ENCODING
 
 
 def user_agent() -> str:
@@ -258,42 +258,6 @@ def _translate(
 # --- reading the answer ---------------------------------------------------------------
 
 
-class _Decoder:
-    """Decodes gzip/deflate in bounded steps, so a small bomb cannot fill memory."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._raw_deflate = False
-        self._obj: Any = self._new()
-
-    def _new(self) -> Any:
-        if self.encoding in ("gzip", "x-gzip"):
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)
-        return zlib.decompressobj(-zlib.MAX_WBITS if self._raw_deflate else zlib.MAX_WBITS)
-
-    def feed(self, data: bytes, room: int) -> list[bytes]:
-        """Decode ``data``; stops once more than ``room`` bytes came out."""
-        out: list[bytes] = []
-        produced = 0
-        while data and produced <= room:
-            try:
-                chunk = self._obj.decompress(data, room - produced + 1)
-            except zlib.error:
-                if self.encoding == "deflate" and not self._raw_deflate and not out:
-                    # Some servers send raw deflate without the zlib header.
-                    self._raw_deflate = True
-                    self._obj = self._new()
-                    continue
-                raise
-            out.append(chunk)
-            produced += len(chunk)
-            data = self._obj.unconsumed_tail
-            if not data and self._obj.eof and self._obj.unused_data:
-                data = self._obj.unused_data  # a further gzip member
-                self._obj = self._new()
-        return out
-
-
 class RequestsTransport:
     """Sends one :class:`HttpRequest` with ``requests`` and returns the whole :class:`HttpResponse`.
 
@@ -443,58 +407,17 @@ class RequestsTransport:
     def _read_body(
         self, response: requests.Response, request: HttpRequest, attempt: _Attempt
     ) -> bytes:
-        headers = response.headers
-        cap = request.max_answer_bytes
-        encoding = (headers.get("Content-Encoding") or "identity").strip().lower()
-        decoder = None if encoding == "identity" else _Decoder(encoding)
-        if decoder is not None and encoding not in ("gzip", "x-gzip", "deflate"):
-            raise _protocol(request, response, f"an answer in Content-Encoding {encoding!r}")
-        expected = _content_length(headers)
-        parts: list[bytes] = []
-        received = produced = 0
+        body = AnswerBody(request, response.status_code, response.headers)
         raw = response.raw
         while True:
             if request.deadline is not None and time.monotonic() >= request.deadline:
                 attempt.expired = True
-                raise _deadline(request, _log_id(response, request))
+                raise _deadline(request, body.log_id)
             data = raw.read(_READ_CHUNK, decode_content=False)
             if not data:
                 break
-            received += len(data)
-            if decoder is None:
-                chunks = [data]
-            else:
-                try:
-                    chunks = decoder.feed(data, cap - produced)
-                except zlib.error:
-                    raise _protocol(request, response, f"a corrupt {encoding} answer") from None
-            for chunk in chunks:
-                produced += len(chunk)
-                parts.append(chunk)
-            if produced > cap or received > cap:
-                raise _protocol(
-                    request,
-                    response,
-                    f"an answer larger than max_answer_bytes ({cap} bytes) "
-                    "(counted after decompression)",
-                )
-        if expected is not None and received != expected:
-            raise errors.TransportError(
-                f"the answer was cut off after {received} of {expected} bytes",
-                request_id=request.request_id,
-                log_id=_log_id(response, request),
-            )
-        return b"".join(parts)
-
-
-def _content_length(headers: Any) -> int | None:
-    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-        return None
-    raw = headers.get("Content-Length")
-    try:
-        return int(raw) if raw is not None else None
-    except ValueError:
-        return None
+            body.feed(data)
+        return body.finish()
 
 
 def _log_id(response: requests.Response | None, request: HttpRequest) -> str | None:
@@ -504,15 +427,4 @@ def _log_id(response: requests.Response | None, request: HttpRequest) -> str | N
 
 
 def _deadline(request: HttpRequest, log_id: str | None) -> errors.TimeoutError:
-    return errors.TimeoutError(
-        "the call's deadline passed", request_id=request.request_id, log_id=log_id
-    )
-
-
-def _protocol(request: HttpRequest, response: requests.Response, what: str) -> errors.ProtocolError:
-    return errors.ProtocolError(
-        f"volcspeech does not read {what}",
-        http_status=response.status_code,
-        request_id=request.request_id,
-        log_id=_log_id(response, request),
-    )
+    return deadline_passed(request, log_id)

@@ -16,6 +16,9 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from .._subtitles import Cue, cues_from_utterances, format_srt, format_vtt
 from ._audio import LargeInlineAudioWarning
 from ._client import AsrClient, BatchResult
@@ -28,6 +31,7 @@ from ._uploaders import PresignedUploader, S3Uploader, TosUploader, Uploader, Up
 __all__ = [
     "AsrClient",
     "AsrModel",
+    "AsyncAsrClient",
     "BatchResult",
     "Cue",
     "LargeInlineAudioWarning",
@@ -53,7 +57,23 @@ __all__ = [
 ]
 
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)  # the async client is imported lazily, below
     if isinstance(_obj, type):
         _obj.__module__ = __name__
 del _name, _obj
+
+
+if _TYPE_CHECKING:  # pragma: no cover
+    from ._async_client import AsyncAsrClient
+
+
+def __getattr__(attr: str) -> _Any:
+    # The async client needs httpx (the ``volcspeech[async]`` extra): imported on
+    # first use, so ``import volcspeech.asr`` neither needs nor loads it.
+    if attr == "AsyncAsrClient":
+        from ._async_client import AsyncAsrClient
+
+        AsyncAsrClient.__module__ = __name__
+        globals()[attr] = AsyncAsrClient
+        return AsyncAsrClient
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

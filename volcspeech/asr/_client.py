@@ -15,8 +15,9 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 from .._base_client import BaseClient, TimeoutLike, check_base_url, display_url
+from .._messages import HttpRequest
 from .._retry import RetryPolicy
-from .._transport import Transport
+from .._transport import CallSettings, Transport
 from ..credentials import SpeechCredentials, resolve_speech_credentials
 from ..errors import ConfigurationError, ValidationError
 from ._audio import (
@@ -24,6 +25,7 @@ from ._audio import (
     MAX_AUDIO_BYTES,
     AudioInput,
     LargeInlineAudioWarning,
+    PreparedAudio,
     prepare_audio,
 )
 from ._flash import FLASH_PATH, LOG_ID_HEADER, build_recognize, read_recognize
@@ -371,6 +373,38 @@ class AsrClient(StandardOperations, BaseClient):
                 poll=poll,
             )
         resource_id = flash_resource_id(model, self.resource_id)
+        options, request_id, settings = self._call_args(options, request_id, timeout, deadline)
+        prepared = prepare_audio(audio, options.to_audio_dict())
+        try:
+            if prepared.source is not None and prepared.source.size > LARGE_INLINE_BYTES:
+                self._warn_large(prepared.source.size)
+            request = self._recognize_request(prepared, options, request_id, resource_id)
+            rid = request_id
+            # The body streams the source from its start each time it is sent.
+            return self._send(
+                lambda: request,
+                lambda response: read_recognize(response, rid),
+                settings=settings,
+                request_id=rid,
+                operation="asr.recognize",
+            )
+        finally:
+            if prepared.source is not None:
+                prepared.source.close()
+
+    def _call_args(
+        self,
+        options: RecognitionOptions | None,
+        request_id: str | None,
+        timeout: TimeoutLike,
+        deadline: float | None,
+    ) -> tuple[RecognitionOptions, str, CallSettings]:
+        """A flash recognition's checked options, request id and settings (shared with
+        the async client).
+
+        Raises:
+            ValidationError: a bad ``options`` or ``request_id``.
+        """
         if options is None:
             options = _DEFAULT_OPTIONS
         elif not isinstance(options, RecognitionOptions):
@@ -385,32 +419,27 @@ class AsrClient(StandardOperations, BaseClient):
                 "request_id must be 1-256 printable ASCII characters without spaces",
                 field="request_id",
             )
-        settings = self._settings(timeout, deadline)
-        prepared = prepare_audio(audio, options.to_audio_dict())
-        try:
-            if prepared.source is not None and prepared.source.size > LARGE_INLINE_BYTES:
-                self._warn_large(prepared.source.size)
-            request = build_recognize(
-                url=self.endpoint,
-                auth_headers=self._credentials.headers(),
-                resource_id=resource_id,
-                request_id=request_id,
-                uid=self.uid,
-                audio=prepared,
-                options=options,
-            )
-            rid = request_id
-            # The body streams the source from its start each time it is sent.
-            return self._send(
-                lambda: request,
-                lambda response: read_recognize(response, rid),
-                settings=settings,
-                request_id=rid,
-                operation="asr.recognize",
-            )
-        finally:
-            if prepared.source is not None:
-                prepared.source.close()
+        return options, request_id, self._settings(timeout, deadline)
+
+    def _recognize_request(
+        self,
+        prepared: PreparedAudio,
+        options: RecognitionOptions,
+        request_id: str,
+        resource_id: str,
+        encode_size: int | None = None,
+    ) -> HttpRequest:
+        """The flash request of checked audio (shared with the async client)."""
+        return build_recognize(
+            url=self.endpoint,
+            auth_headers=self._credentials.headers(),
+            resource_id=resource_id,
+            request_id=request_id,
+            uid=self.uid,
+            audio=prepared,
+            options=options,
+            encode_size=encode_size,
+        )
 
     # --- batches ---------------------------------------------------------------
 

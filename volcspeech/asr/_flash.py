@@ -51,6 +51,7 @@ def build_recognize(
     uid: str,
     audio: PreparedAudio,
     options: RecognitionOptions,
+    encode_size: int | None = None,
 ) -> HttpRequest:
     """The flash recognition request.
 
@@ -62,6 +63,8 @@ def build_recognize(
         uid: ``user.uid`` in the body.
         audio: the checked audio (inline source or URL fields).
         options: the recognition options.
+        encode_size: raw audio bytes base64-encoded per body piece (see
+            :class:`~volcspeech.asr._audio.StreamedBody`); a whole read block by default.
 
     Returns:
         The request; an inline source becomes a :class:`~volcspeech.StreamBody`
@@ -84,7 +87,11 @@ def build_recognize(
         prefix = b'{"user":' + _dumps(user) + b',"audio":{' + fields + (b"," if fields else b"")
         prefix += b'"data":"'
         suffix = b'"},"request":' + _dumps(request) + b"}"
-        stream = StreamedBody(prefix, source, suffix)
+        stream = (
+            StreamedBody(prefix, source, suffix)
+            if encode_size is None
+            else StreamedBody(prefix, source, suffix, encode_size=encode_size)
+        )
         body = StreamBody(len(stream), lambda: stream, source.description)
     return HttpRequest("POST", url, headers=headers, body=body, request_id=request_id)
 

@@ -14,6 +14,9 @@ in memory (one process), SQLite (worker processes on one host) or Redis
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from .._subtitles import join_text
 from ._model import MIXED_USER, Gap, RoomKey, RoomTranscript, RoomUtterance, RoomWord
 from ._moderation import ModerationMatch, Moderator
@@ -32,6 +35,7 @@ from ._store import MemoryRoomStore, RoomState, RoomStore
 from ._transcriber import SegmentTranscriber
 
 __all__ = [
+    "AsyncSegmentTranscriber",
     "AudioRef",
     "BaseUrlResolver",
     "Gap",
@@ -75,3 +79,19 @@ for _name in (
     "TosPresignedResolver",
 ):
     globals()[_name].__module__ = __name__
+
+
+if _TYPE_CHECKING:  # pragma: no cover
+    from ._async_transcriber import AsyncSegmentTranscriber
+
+
+def __getattr__(attr: str) -> _Any:
+    # The async transcriber needs httpx (the ``volcspeech[async]`` extra): imported
+    # on first use, so ``import volcspeech.pipeline`` neither needs nor loads it.
+    if attr == "AsyncSegmentTranscriber":
+        from ._async_transcriber import AsyncSegmentTranscriber
+
+        AsyncSegmentTranscriber.__module__ = __name__
+        globals()[attr] = AsyncSegmentTranscriber
+        return AsyncSegmentTranscriber
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

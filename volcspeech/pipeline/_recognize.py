@@ -23,7 +23,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..asr import AsrClient, RecognitionOptions, Transcript
     from ..rtc import Segment
 
-__all__ = ["AudioRef", "Outcome", "check_audio_ref", "recognize_segment", "safe_reason"]
+__all__ = [
+    "AudioRef",
+    "Outcome",
+    "check_audio_ref",
+    "gave_up",
+    "piece_of",
+    "recognize_segment",
+    "retry_wait",
+    "safe_reason",
+    "span",
+]
 
 logger = get_logger("volcspeech.pipeline")
 
@@ -100,47 +110,40 @@ def _sleep(seconds: float) -> None:
         time.sleep(seconds)
 
 
-def recognize_segment(
-    asr: AsrClient,
-    resolve_audio: Callable[[Segment], Any],
-    options: Optional[RecognitionOptions],
-    segment: Segment,
-    retry: RetryPolicy,
-) -> Outcome:
-    """Resolve and recognize one segment, retrying transient failures per ``retry``."""
+def span(segment: Segment) -> tuple[int, int]:
+    """A segment's start and end in absolute ms (the end equals the start without a duration)."""
     start = int(segment.start_time_ms)
-    end = start + int(segment.duration_ms or 0)
-    first = time.monotonic()
-    last: Optional[BaseException] = None
-    attempt = 0
-    for attempt in range(1, retry.attempts + 1):
-        try:
-            audio = check_audio_ref(resolve_audio(segment))
-            transcript = asr.recognize(audio, options=options)
-        except VolcSpeechError as exc:
-            last = exc
-            if not exc.retryable or attempt == retry.attempts:
-                break
-            wait = random.uniform(0, retry.backoff_ceiling(attempt))  # full jitter
-            if time.monotonic() - first + wait > retry.total_timeout:
-                break
-            logger.info(
-                "segment %s/%s seq=%s failed (%s); attempt %d of %d in %.1fs",
-                segment.room_id,
-                segment.user_id,
-                segment.sequence,
-                type(exc).__name__,
-                attempt + 1,
-                retry.attempts,
-                wait,
-            )
-            _sleep(wait)
-            continue
-        except Exception as exc:  # a resolver bug must become a gap, not a lost segment
-            last = exc
-            break
-        return Outcome(piece_of(segment, start, end, transcript), attempts=attempt)
-    assert last is not None
+    return start, start + int(segment.duration_ms or 0)
+
+
+def retry_wait(
+    exc: VolcSpeechError, attempt: int, retry: RetryPolicy, first: float, segment: Segment
+) -> Optional[float]:
+    """Seconds to wait before attempt ``attempt + 1`` at a segment, or ``None`` to give up.
+
+    Shared by the thread and the asyncio transcribers; logs the retry.
+    """
+    if not exc.retryable or attempt == retry.attempts:
+        return None
+    wait = random.uniform(0, retry.backoff_ceiling(attempt))  # full jitter
+    if time.monotonic() - first + wait > retry.total_timeout:
+        return None
+    logger.info(
+        "segment %s/%s seq=%s failed (%s); attempt %d of %d in %.1fs",
+        segment.room_id,
+        segment.user_id,
+        segment.sequence,
+        type(exc).__name__,
+        attempt + 1,
+        retry.attempts,
+        wait,
+    )
+    return wait
+
+
+def gave_up(segment: Segment, last: BaseException, attempt: int) -> Outcome:
+    """The outcome of a segment whose last attempt failed with ``last`` (a gap); logs it."""
+    start, end = span(segment)
     reason = safe_reason(last)
     logger.warning(
         "segment %s/%s seq=%s gave up after %d attempt(s): %s",
@@ -152,6 +155,37 @@ def recognize_segment(
     )
     failed = SegmentPiece(segment.sequence, start, end, (), failed=True)
     return Outcome(failed, type(last).__name__, reason, attempt)
+
+
+def recognize_segment(
+    asr: AsrClient,
+    resolve_audio: Callable[[Segment], Any],
+    options: Optional[RecognitionOptions],
+    segment: Segment,
+    retry: RetryPolicy,
+) -> Outcome:
+    """Resolve and recognize one segment, retrying transient failures per ``retry``."""
+    start, end = span(segment)
+    first = time.monotonic()
+    last: Optional[BaseException] = None
+    attempt = 0
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            audio = check_audio_ref(resolve_audio(segment))
+            transcript = asr.recognize(audio, options=options)
+        except VolcSpeechError as exc:
+            last = exc
+            wait = retry_wait(exc, attempt, retry, first, segment)
+            if wait is None:
+                break
+            _sleep(wait)
+            continue
+        except Exception as exc:  # a resolver bug must become a gap, not a lost segment
+            last = exc
+            break
+        return Outcome(piece_of(segment, start, end, transcript), attempts=attempt)
+    assert last is not None
+    return gave_up(segment, last, attempt)
 
 
 def piece_of(segment: Segment, start: int, end: int, transcript: Transcript) -> SegmentPiece:

@@ -12,6 +12,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._callback_dedup import DEFAULT_DEDUP_MAX_AGE, DEFAULT_DEDUP_MAX_ENTRIES, CallbackDeduplicator
 from ._callback_events import CallbackEvent, Segment, SegmentFieldMapping
 from ._callback_parse import DEFAULT_CALLBACK_MAX_AGE, parse_callback
@@ -30,6 +33,7 @@ from ._streams import SegmentControl, Stream, TargetStreams
 from ._task import SegmentTask
 
 __all__ = [
+    "AsyncRtcClient",
     "CallbackDeduplicator",
     "CallbackEvent",
     "CustomConfig",
@@ -65,7 +69,23 @@ __all__ = [
 
 # Reprs and the API reference say ``volcspeech.rtc.X``, not the private module.
 for _name in __all__:
-    _obj = globals()[_name]
-    if not _name.isupper():
+    _obj = globals().get(_name)  # the async client is imported lazily, below
+    if _obj is not None and not _name.isupper():
         _obj.__module__ = __name__
 del _name, _obj
+
+
+if _TYPE_CHECKING:  # pragma: no cover
+    from ._async_client import AsyncRtcClient
+
+
+def __getattr__(attr: str) -> _Any:
+    # The async client needs httpx (the ``volcspeech[async]`` extra): imported on
+    # first use, so ``import volcspeech.rtc`` neither needs nor loads it.
+    if attr == "AsyncRtcClient":
+        from ._async_client import AsyncRtcClient
+
+        AsyncRtcClient.__module__ = __name__
+        globals()[attr] = AsyncRtcClient
+        return AsyncRtcClient
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
