@@ -23,32 +23,42 @@ so both paths share the joining and text rules.
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 from collections.abc import Iterable
 from typing import Final, Optional
 
 from ._merge import (
     _TOUCH_MS,
     MergedUtterance,
-    PieceUtterance,
     SegmentPiece,
-    WordTuple,
-    _adjacent,
-    _join_groups,
+    _adjacent_seq,
+    _join_rows,
+    _Meta,
+    _Row,
     _same_span,
 )
 
 __all__ = ["StreamTimeline"]
 
-#: One kept word: ``(start, end, midpoint, utterance index, text, confidence)``.
-#: A plain tuple of plain values: the garbage collector stops tracking it, so a
-#: long room does not make every collection walk each of its words.
-_Entry = tuple[int, int, float, int, str, Optional[float]]
-_START: Final = 0
-_END: Final = 1
-_MID: Final = 2
-_UTT: Final = 3
-_TEXT: Final = 4
-_CONF: Final = 5
+#: One kept word: ``(text, start, end, confidence, midpoint, utterance index)``; it
+#: starts like a :data:`~volcspeech.pipeline._merge.WordTuple`. A plain tuple of
+#: plain values: the garbage collector stops tracking it, so a long room does not
+#: make every collection walk each of its words. A node's word lists are tuples
+#: of these for the same reason.
+_Entry = tuple[str, int, int, Optional[float], float, int]
+_TEXT: Final = 0
+_START: Final = 1
+_END: Final = 2
+_MID: Final = 4
+_UTT: Final = 5
+
+_by_utterance = operator.itemgetter(_UTT)
+
+#: Where a piece's meta tuple (:data:`~volcspeech.pipeline._merge._Meta`) keeps what.
+_M_SEQ: Final = 0
+_M_START: Final = 1
+_M_END: Final = 2
 
 
 def _sort_key(piece: SegmentPiece) -> tuple[int, int]:
@@ -56,35 +66,44 @@ def _sort_key(piece: SegmentPiece) -> tuple[int, int]:
 
 
 class _Node:
-    """A recognized piece on the timeline and its merge state."""
+    """A recognized piece on the timeline and its merge state.
 
-    __slots__ = ("bound", "counts", "entries", "final", "open", "piece")
+    Everything but the node itself is a tuple of plain values (the piece's
+    ``meta`` keeps its utterances' texts, additions and word counts; its words
+    are ``entries``), so a node is the only object per segment that the garbage
+    collector keeps tracking.
+    """
+
+    __slots__ = ("bound", "entries", "final", "meta", "open")
 
     def __init__(self, piece: SegmentPiece) -> None:
-        # The piece without its words (kept as entries), and each utterance's word count.
-        self.piece = SegmentPiece(
+        self.meta: _Meta = (
             piece.sequence,
             piece.start,
             piece.end,
-            tuple(PieceUtterance(u.text, (), u.additions) for u in piece.utterances),
+            tuple((u.text, u.additions, len(u.words)) for u in piece.utterances),
         )
-        self.counts = tuple(len(u.words) for u in piece.utterances)
         self.entries: tuple[_Entry, ...] = tuple(
-            (w.start, w.end, (w.start + w.end) / 2, u_index, w.text, w.confidence)
+            (w[0], w[1], w[2], w[3], (w[1] + w[2]) / 2, u_index)
             for u_index, u in enumerate(piece.utterances)
             for w in u.words
         )
         self.bound: Optional[int] = None  # the boundary with the previous recognized piece
-        self.open: list[_Entry] = []
-        self.final: list[_Entry] = []
+        self.open: tuple[_Entry, ...] = ()
+        self.final: tuple[_Entry, ...] = ()
 
 
-def _boundary(prev: SegmentPiece, piece: SegmentPiece, redundant_ms: int) -> Optional[int]:
-    """Where ``prev`` hands over to ``piece`` (the reference's ``lo``), or ``None``."""
-    if prev.end > piece.start:
-        return min(prev.end, piece.end)
-    if redundant_ms and prev.end + redundant_ms >= piece.start and _adjacent(prev, piece):
-        return piece.start + redundant_ms
+def _boundary(prev: _Meta, meta: _Meta, redundant_ms: int) -> Optional[int]:
+    """Where ``prev`` hands over to ``meta``'s piece (the reference's ``lo``), or ``None``."""
+    prev_end, start, end = prev[_M_END], meta[_M_START], meta[_M_END]
+    if prev_end > start:
+        return min(prev_end, end)
+    if (
+        redundant_ms
+        and prev_end + redundant_ms >= start
+        and _adjacent_seq(prev[_M_SEQ], meta[_M_SEQ])
+    ):
+        return start + redundant_ms
     return None
 
 
@@ -99,6 +118,12 @@ def _drop_duplicate(left: list[_Entry], right: list[_Entry]) -> None:
             left.remove(a)
         else:
             right.remove(b)
+
+
+def _merged(row: _Row) -> MergedUtterance:
+    """A row as a :class:`MergedUtterance`, its words as ``(text, start, end, confidence)``."""
+    text, start, end, words, sequences, additions = row
+    return MergedUtterance(text, start, end, tuple(w[:4] for w in words), sequences, additions)
 
 
 class StreamTimeline:
@@ -124,9 +149,9 @@ class StreamTimeline:
         """Settle the edge between ``prev`` and ``node``: ``prev.final`` and ``node.open``."""
         if prev is None:
             node.bound = None
-            node.open = list(node.entries)
+            node.open = node.entries
             return
-        lo = _boundary(prev.piece, node.piece, self.redundant_duration_ms)
+        lo = _boundary(prev.meta, node.meta, self.redundant_duration_ms)
         node.bound = lo
         if lo is None:
             left = list(prev.open)
@@ -134,10 +159,10 @@ class StreamTimeline:
         else:
             left = [e for e in prev.open if e[_MID] < lo]
             right = [e for e in node.entries if e[_MID] >= lo]
-        if prev.piece.end + _TOUCH_MS >= node.piece.start:
+        if prev.meta[_M_END] + _TOUCH_MS >= node.meta[_M_START]:
             _drop_duplicate(left, right)
-        prev.final = left
-        node.open = right
+        prev.final = tuple(left)
+        node.open = tuple(right)
 
     def insert(self, piece: SegmentPiece) -> tuple[int, int]:
         """Merge one recognized piece into the timeline.
@@ -177,30 +202,29 @@ class StreamTimeline:
 
     def utterances(self) -> list[MergedUtterance]:
         """The merged utterances of the whole stream, in time order."""
+        return [_merged(row) for row in self.rows()]
+
+    def rows(self) -> list[_Row]:
+        """The merged utterances of the whole stream as plain tuples, in time order.
+
+        The fields of :class:`MergedUtterance` in order; the words are
+        ``(text, start, end, confidence, ...)`` tuples.
+        """
         return self.window(0, len(self._nodes) - 1)
 
-    def window(self, first: int, last: int) -> list[MergedUtterance]:
-        """The merged utterances of the nodes ``first..last`` read on their own."""
+    def window(self, first: int, last: int) -> list[_Row]:
+        """The merged utterances (as rows) of the nodes ``first..last`` read on their own."""
         if first > last:
             return []
         nodes = self._nodes[first : last + 1]
-        groups: dict[tuple[int, int], list[WordTuple]] = {}
+        # A node's kept words of one utterance are one run of its entries (entries
+        # are made utterance by utterance, and only ever filtered).
+        groups: dict[tuple[int, int], tuple[_Entry, ...]] = {}
         for i, node in enumerate(nodes):
-            for e in node.final:
-                word = (e[_TEXT], e[_START], e[_END], e[_CONF])  # a plain, untracked tuple
-                group = groups.get((i, e[_UTT]))
-                if group is None:
-                    groups[(i, e[_UTT])] = [word]
-                else:
-                    group.append(word)
+            for u_index, run in itertools.groupby(node.final, _by_utterance):
+                groups[(i, u_index)] = tuple(run)
         bounds = {i: node.bound for i, node in enumerate(nodes) if i and node.bound is not None}
-        return _join_groups(
-            [n.piece for n in nodes],
-            groups,
-            bounds,
-            self.join_gap_ms,
-            [n.counts for n in nodes],
-        )
+        return _join_rows([n.meta for n in nodes], groups, bounds, self.join_gap_ms)
 
     def _prev_nonempty(self, index: int) -> int:
         h = index - 1
@@ -219,7 +243,7 @@ class StreamTimeline:
         if h < 0:
             return -1
         prev = self._nodes[h]
-        b = node.bound if node.bound is not None else prev.piece.end
+        b = node.bound if node.bound is not None else prev.meta[_M_END]
         prev_end = max(e[_END] for e in prev.final)
         start = min(e[_START] for e in node.final)
         j = self.join_gap_ms
@@ -267,7 +291,9 @@ class StreamTimeline:
         else:
             b2 = b
         return [
-            m for m in self.window(a2, b2) if not any((w[1], w[2], w[0]) in margin for w in m.words)
+            _merged(row)
+            for row in self.window(a2, b2)
+            if not any((w[_START], w[_END], w[_TEXT]) in margin for w in row[3])
         ]
 
     def _next_nonempty(self, index: int) -> int:
