@@ -24,7 +24,7 @@ Everything here is deterministic and independent of arrival order.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final, NamedTuple, Optional
 
 import attrs
@@ -248,42 +248,50 @@ def _join_groups(
     join_gap_ms: int,
 ) -> list[MergedUtterance]:
     """Turn kept words, grouped per (piece, utterance), into joined utterances."""
-    rows = _join_rows([_meta(p) for p in ordered], groups, boundaries, join_gap_ms)
+    items = [(words[0][_W_START], i, u, words) for (i, u), words in groups.items()]
+    rows = _join_rows([_meta(p) for p in ordered], items, boundaries, join_gap_ms)
     return [MergedUtterance(*row) for row in rows]
+
+
+#: A group of kept words: ``(first word's start, piece index, utterance index, words)``,
+#: the words (tuples that start with ``(text, start, end)``) in the order they were kept.
+_Group = tuple[int, int, int, Sequence[Any]]
 
 
 def _join_rows(
     metas: Sequence[_Meta],
-    groups: Mapping[tuple[int, int], Sequence[Any]],
+    items: list[_Group],
     boundaries: Mapping[int, int],
     join_gap_ms: int,
-) -> list[_Row]:
+) -> Iterator[_Row]:
     """The joining and text rules on kept words grouped per (piece, utterance).
 
-    A group's words are tuples that start with ``(text, start, end)``, in the
-    order they were kept; ``metas[piece]`` describes each piece.
+    Groups are taken in the order of their first kept word's start (then
+    piece, then utterance); ``items`` is sorted in place (already in that
+    order, as a timeline gives it, the sort is one pass). ``metas[piece]``
+    describes each piece. Rows are produced one at a time, each once the next
+    group shows it is not joined any further.
     """
-    keys = sorted(groups, key=lambda key: (groups[key][0][_W_START], key))
-    rows: list[_Row] = []
-    last_piece: Optional[int] = None
-    for key in keys:
-        piece_index, u_index = key
+    items.sort(key=_group_order)
+    row: Optional[_Row] = None
+    last_piece = -1  # the piece the row's last group came from
+    for _, piece_index, u_index, kept in items:
         meta = metas[piece_index]
         source_text, additions, total = meta[_M_UTTS][u_index]
-        words = tuple(sorted(groups[key], key=_by_start))
+        words = tuple(sorted(kept, key=_by_start))
         text = source_text if len(words) == total and source_text else _words_text(words)
         sequence = meta[_M_SEQ]
         seqs: tuple[int, ...] = (sequence,) if sequence is not None else ()
         start, end = words[0][_W_START], words[-1][_W_END]
-        if rows and last_piece is not None and last_piece != piece_index:
+        if row is not None and last_piece != piece_index:
             b = boundaries.get(piece_index, metas[last_piece][_M_END])
-            p_text, p_start, p_end, p_words, p_seqs, p_additions = rows[-1]
+            p_text, p_start, p_end, p_words, p_seqs, p_additions = row
             if (
                 p_end >= b - join_gap_ms
                 and start <= b + join_gap_ms
                 and start - p_end <= join_gap_ms
             ):
-                rows[-1] = (
+                row = (
                     join_text(p_text, text),
                     p_start,
                     max(p_end, end),
@@ -293,9 +301,16 @@ def _join_rows(
                 )
                 last_piece = piece_index
                 continue
-        rows.append((text, start, end, words, seqs, additions))
+        if row is not None:
+            yield row
+        row = (text, start, end, words, seqs, additions)
         last_piece = piece_index
-    return rows
+    if row is not None:
+        yield row
+
+
+def _group_order(item: _Group) -> tuple[int, int, int]:
+    return (item[0], item[1], item[2])
 
 
 def _words_text(words: Sequence[Any]) -> str:

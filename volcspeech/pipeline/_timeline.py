@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Final, Optional
 
 from ._merge import (
@@ -33,6 +33,7 @@ from ._merge import (
     MergedUtterance,
     SegmentPiece,
     _adjacent_seq,
+    _Group,
     _join_rows,
     _Meta,
     _Row,
@@ -204,27 +205,32 @@ class StreamTimeline:
         """The merged utterances of the whole stream, in time order."""
         return [_merged(row) for row in self.rows()]
 
-    def rows(self) -> list[_Row]:
+    def rows(self) -> Iterator[_Row]:
         """The merged utterances of the whole stream as plain tuples, in time order.
 
         The fields of :class:`MergedUtterance` in order; the words are
-        ``(text, start, end, confidence, ...)`` tuples.
+        ``(text, start, end, confidence, ...)`` tuples. Produced one at a time.
         """
-        return self.window(0, len(self._nodes) - 1)
+        return self._rows(0, len(self._nodes) - 1)
 
     def window(self, first: int, last: int) -> list[_Row]:
         """The merged utterances (as rows) of the nodes ``first..last`` read on their own."""
+        return list(self._rows(first, last))
+
+    def _rows(self, first: int, last: int) -> Iterator[_Row]:
         if first > last:
-            return []
+            return iter(())
         nodes = self._nodes[first : last + 1]
         # A node's kept words of one utterance are one run of its entries (entries
-        # are made utterance by utterance, and only ever filtered).
-        groups: dict[tuple[int, int], tuple[_Entry, ...]] = {}
+        # are made utterance by utterance, and only ever filtered); taken node by
+        # node, the runs are (nearly always) in time order already.
+        items: list[_Group] = []
         for i, node in enumerate(nodes):
             for u_index, run in itertools.groupby(node.final, _by_utterance):
-                groups[(i, u_index)] = tuple(run)
+                kept = tuple(run)
+                items.append((kept[0][_START], i, u_index, kept))
         bounds = {i: node.bound for i, node in enumerate(nodes) if i and node.bound is not None}
-        return _join_rows([n.meta for n in nodes], groups, bounds, self.join_gap_ms)
+        return _join_rows([n.meta for n in nodes], items, bounds, self.join_gap_ms)
 
     def _prev_nonempty(self, index: int) -> int:
         h = index - 1
