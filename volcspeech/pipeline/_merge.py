@@ -24,7 +24,7 @@ Everything here is deterministic and independent of arrival order.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, NamedTuple, Optional
 
 import attrs
@@ -248,19 +248,25 @@ def _join_groups(
     join_gap_ms: int,
 ) -> list[MergedUtterance]:
     """Turn kept words, grouped per (piece, utterance), into joined utterances."""
-    items = [(words[0][_W_START], i, u, words) for (i, u), words in groups.items()]
-    rows = _join_rows([_meta(p) for p in ordered], items, boundaries, join_gap_ms)
+    items = [(words[0][_W_START], i, u, words, None) for (i, u), words in groups.items()]
+
+    def words_of(_: int, words: Any, __: Any) -> list[Any]:
+        return sorted(words, key=_by_start)
+
+    rows = _join_rows([_meta(p) for p in ordered], items, words_of, boundaries, join_gap_ms)
     return [MergedUtterance(*row) for row in rows]
 
 
-#: A group of kept words: ``(first word's start, piece index, utterance index, words)``,
-#: the words (tuples that start with ``(text, start, end)``) in the order they were kept.
-_Group = tuple[int, int, int, Sequence[Any]]
+#: A group of kept words: ``(first kept word's start, piece index, utterance index, a,
+#: b)``; ``a`` and ``b`` say where its words are, to the ``words_of`` function of
+#: :func:`_join_rows`.
+_Group = tuple[int, int, int, Any, Any]
 
 
 def _join_rows(
     metas: Sequence[_Meta],
     items: list[_Group],
+    words_of: Callable[[int, Any, Any], Sequence[Any]],
     boundaries: Mapping[int, int],
     join_gap_ms: int,
 ) -> Iterator[_Row]:
@@ -269,26 +275,28 @@ def _join_rows(
     Groups are taken in the order of their first kept word's start (then
     piece, then utterance); ``items`` is sorted in place (already in that
     order, as a timeline gives it, the sort is one pass). ``metas[piece]``
-    describes each piece. Rows are produced one at a time, each once the next
+    describes each piece; ``words_of(piece, a, b)`` gives a group's words
+    (tuples that start with ``(text, start, end)``) in order of start, ties in
+    the order they were kept. Rows are produced one at a time, each once the next
     group shows it is not joined any further.
     """
     items.sort(key=_group_order)
     row: Optional[_Row] = None
     last_piece = -1  # the piece the row's last group came from
-    for _, piece_index, u_index, kept in items:
+    for _, piece_index, u_index, a, b in items:
         meta = metas[piece_index]
         source_text, additions, total = meta[_M_UTTS][u_index]
-        words = tuple(sorted(kept, key=_by_start))
+        words = tuple(words_of(piece_index, a, b))
         text = source_text if len(words) == total and source_text else _words_text(words)
         sequence = meta[_M_SEQ]
         seqs: tuple[int, ...] = (sequence,) if sequence is not None else ()
         start, end = words[0][_W_START], words[-1][_W_END]
         if row is not None and last_piece != piece_index:
-            b = boundaries.get(piece_index, metas[last_piece][_M_END])
+            edge = boundaries.get(piece_index, metas[last_piece][_M_END])
             p_text, p_start, p_end, p_words, p_seqs, p_additions = row
             if (
-                p_end >= b - join_gap_ms
-                and start <= b + join_gap_ms
+                p_end >= edge - join_gap_ms
+                and start <= edge + join_gap_ms
                 and start - p_end <= join_gap_ms
             ):
                 row = (
@@ -310,6 +318,7 @@ def _join_rows(
 
 
 def _group_order(item: _Group) -> tuple[int, int, int]:
+    """Groups in order of their first kept word, then piece, then utterance."""
     return (item[0], item[1], item[2])
 
 
