@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterable
 from typing import Any, Optional
@@ -170,7 +171,7 @@ class LiveRoom:
             start - origin,
             end - origin,
             text,
-            tuple(RoomWord(w[0], w[1] - origin, w[2] - origin, w[3]) for w in words),
+            tuple([RoomWord(w[0], w[1] - origin, w[2] - origin, w[3]) for w in words]),
             start,
             sequences,
             dict(additions),
@@ -214,9 +215,7 @@ class LiveRoom:
                     )
                 )
 
-        def order(u: RoomUtterance) -> tuple[int, str, int]:
-            return (u.start_time, u.user_id, u.end_time)
-
+        order = operator.attrgetter("start_time", "user_id", "end_time")
         return RoomTranscript(
             app_id=self.key.app_id,
             room_id=self.key.room_id,
