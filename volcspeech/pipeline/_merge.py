@@ -23,8 +23,9 @@ Everything here is deterministic and independent of arrival order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Final, NamedTuple, Optional
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Final, NamedTuple, Optional
 
 import attrs
 
@@ -178,9 +179,12 @@ def merge_stream(
 
 
 def _adjacent(prev: SegmentPiece, piece: SegmentPiece) -> bool:
-    if prev.sequence is None or piece.sequence is None:
-        return True
-    return piece.sequence == prev.sequence + 1
+    return _adjacent_seq(prev.sequence, piece.sequence)
+
+
+def _adjacent_seq(prev: Optional[int], sequence: Optional[int]) -> bool:
+    """Two pieces' sequence numbers are consecutive (or one is unknown)."""
+    return prev is None or sequence is None or sequence == prev + 1
 
 
 def _drop_boundary_duplicate(kept: list[_Kept], left: Optional[int], right: int) -> None:
@@ -211,55 +215,112 @@ def _group(
     return _join_groups(ordered, groups, boundaries, join_gap_ms)
 
 
+#: A piece as the joining step reads it: ``(sequence, start, end, utterances)``, each
+#: utterance as ``(text, additions, word count)``. Plain tuples of plain values, which
+#: the garbage collector stops tracking.
+_Meta = tuple[Optional[int], int, int, tuple[tuple[str, tuple[tuple[str, object], ...], int], ...]]
+_M_SEQ: Final = 0
+_M_END: Final = 2
+_M_UTTS: Final = 3
+
+#: A merged utterance as a plain tuple: ``(text, start, end, words, sequences,
+#: additions)``, the fields of :class:`MergedUtterance` in order. Its words are
+#: tuples that start with ``(text, start, end)``.
+_Row = tuple[str, int, int, tuple[Any, ...], tuple[int, ...], tuple[tuple[str, object], ...]]
+
+_by_start = operator.itemgetter(_W_START)
+
+
+def _meta(piece: SegmentPiece) -> _Meta:
+    """``piece`` as :func:`_join_rows` reads it."""
+    return (
+        piece.sequence,
+        piece.start,
+        piece.end,
+        tuple((u.text, u.additions, len(u.words)) for u in piece.utterances),
+    )
+
+
 def _join_groups(
     ordered: Sequence[SegmentPiece],
     groups: Mapping[tuple[int, int], Sequence[WordTuple]],
-    boundaries: dict[int, int],
+    boundaries: Mapping[int, int],
     join_gap_ms: int,
-    counts: Optional[Sequence[Sequence[int]]] = None,
 ) -> list[MergedUtterance]:
-    """Turn kept words, grouped per (piece, utterance), into joined utterances.
+    """Turn kept words, grouped per (piece, utterance), into joined utterances."""
+    items = [(words[0][_W_START], i, u, words, None) for (i, u), words in groups.items()]
 
-    ``counts[piece][utterance]`` is the utterance's word count, for pieces
-    whose utterances were stored without their words.
+    def words_of(_: int, words: Any, __: Any) -> list[Any]:
+        return sorted(words, key=_by_start)
+
+    rows = _join_rows([_meta(p) for p in ordered], items, words_of, boundaries, join_gap_ms)
+    return [MergedUtterance(*row) for row in rows]
+
+
+#: A group of kept words: ``(first kept word's start, piece index, utterance index, a,
+#: b)``; ``a`` and ``b`` say where its words are, to the ``words_of`` function of
+#: :func:`_join_rows`.
+_Group = tuple[int, int, int, Any, Any]
+
+
+def _join_rows(
+    metas: Sequence[_Meta],
+    items: list[_Group],
+    words_of: Callable[[int, Any, Any], Sequence[Any]],
+    boundaries: Mapping[int, int],
+    join_gap_ms: int,
+) -> Iterator[_Row]:
+    """The joining and text rules on kept words grouped per (piece, utterance).
+
+    Groups are taken in the order of their first kept word's start (then
+    piece, then utterance); ``items`` is sorted in place (already in that
+    order, as a timeline gives it, the sort is one pass). ``metas[piece]``
+    describes each piece; ``words_of(piece, a, b)`` gives a group's words
+    (tuples that start with ``(text, start, end)``) in order of start, ties in
+    the order they were kept. Rows are produced one at a time, each once the next
+    group shows it is not joined any further.
     """
-    keys = sorted(groups, key=lambda key: (groups[key][0][_W_START], key))
-    merged: list[MergedUtterance] = []
-    last_piece: Optional[int] = None
-    for key in keys:
-        piece_index, u_index = key
-        piece = ordered[piece_index]
-        source = piece.utterances[u_index]
-        words = tuple(sorted(groups[key], key=lambda w: w[_W_START]))
-        total = len(source.words) if counts is None else counts[piece_index][u_index]
-        whole = len(words) == total
-        text = source.text if whole and source.text else _words_text(words)
-        seqs = (piece.sequence,) if piece.sequence is not None else ()
-        candidate = MergedUtterance(
-            text, words[0][_W_START], words[-1][_W_END], words, seqs, source.additions
-        )
-        if merged and last_piece is not None and last_piece != piece_index:
-            b = boundaries.get(piece_index, ordered[last_piece].end)
-            prev = merged[-1]
+    items.sort(key=_group_order)
+    row: Optional[_Row] = None
+    last_piece = -1  # the piece the row's last group came from
+    for _, piece_index, u_index, a, b in items:
+        meta = metas[piece_index]
+        source_text, additions, total = meta[_M_UTTS][u_index]
+        words = tuple(words_of(piece_index, a, b))
+        text = source_text if len(words) == total and source_text else _words_text(words)
+        sequence = meta[_M_SEQ]
+        seqs: tuple[int, ...] = (sequence,) if sequence is not None else ()
+        start, end = words[0][_W_START], words[-1][_W_END]
+        if row is not None and last_piece != piece_index:
+            edge = boundaries.get(piece_index, metas[last_piece][_M_END])
+            p_text, p_start, p_end, p_words, p_seqs, p_additions = row
             if (
-                prev.end >= b - join_gap_ms
-                and candidate.start <= b + join_gap_ms
-                and candidate.start - prev.end <= join_gap_ms
+                p_end >= edge - join_gap_ms
+                and start <= edge + join_gap_ms
+                and start - p_end <= join_gap_ms
             ):
-                merged[-1] = MergedUtterance(
-                    join_text(prev.text, candidate.text),
-                    prev.start,
-                    max(prev.end, candidate.end),
-                    prev.words + candidate.words,
-                    tuple(dict.fromkeys(prev.sequences + candidate.sequences)),
-                    prev.additions or candidate.additions,
+                row = (
+                    join_text(p_text, text),
+                    p_start,
+                    max(p_end, end),
+                    p_words + words,
+                    tuple(dict.fromkeys(p_seqs + seqs)),
+                    p_additions or additions,
                 )
                 last_piece = piece_index
                 continue
-        merged.append(candidate)
+        if row is not None:
+            yield row
+        row = (text, start, end, words, seqs, additions)
         last_piece = piece_index
-    return merged
+    if row is not None:
+        yield row
 
 
-def _words_text(words: Sequence[WordTuple]) -> str:
+def _group_order(item: _Group) -> tuple[int, int, int]:
+    """Groups in order of their first kept word, then piece, then utterance."""
+    return (item[0], item[1], item[2])
+
+
+def _words_text(words: Sequence[Any]) -> str:
     return join_words(w[_W_TEXT] for w in words)

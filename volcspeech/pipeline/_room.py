@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterable
 from typing import Any, Optional
 
-from ._merge import MergedUtterance, SegmentPiece
+from ._merge import MergedUtterance, SegmentPiece, _Row
 from ._model import MIXED_USER, Gap, RoomKey, RoomTranscript, RoomUtterance, RoomWord
 from ._store import piece_from_dict
 from ._timeline import StreamTimeline, _sort_key
@@ -161,6 +162,21 @@ class LiveRoom:
             additions=dict(m.additions),
         )
 
+    @staticmethod
+    def _utterance_of_row(user_id: str, row: _Row, origin: int) -> RoomUtterance:
+        """:meth:`_utterance` of a timeline row (no :class:`MergedUtterance` in between)."""
+        text, start, end, words, sequences, additions = row
+        return RoomUtterance(
+            user_id,
+            start - origin,
+            end - origin,
+            text,
+            tuple([RoomWord(w[0], w[1] - origin, w[2] - origin, w[3]) for w in words]),
+            start,
+            sequences,
+            dict(additions),
+        )
+
     def rest(self) -> list[RoomUtterance]:
         """Every utterance not handed out yet (the room is finishing), marked as handed out."""
         ready = []
@@ -182,7 +198,9 @@ class LiveRoom:
         origin = self.origin
         for user_id, stream in self.streams.items():
             target = mixed if user_id == MIXED_USER else users
-            target.extend(self._utterance(user_id, m) for m in stream.timeline.utterances())
+            target.extend(
+                self._utterance_of_row(user_id, r, origin) for r in stream.timeline.rows()
+            )
             count += len(stream.timeline)
             for piece, (error_type, reason, attempts) in stream.failures.values():
                 gaps.append(
@@ -197,9 +215,7 @@ class LiveRoom:
                     )
                 )
 
-        def order(u: RoomUtterance) -> tuple[int, str, int]:
-            return (u.start_time, u.user_id, u.end_time)
-
+        order = operator.attrgetter("start_time", "user_id", "end_time")
         return RoomTranscript(
             app_id=self.key.app_id,
             room_id=self.key.room_id,

@@ -15,6 +15,7 @@ Implementations: :class:`MemoryRoomStore` (one process, the default),
 from __future__ import annotations
 
 import collections
+import itertools
 import math
 import threading
 import time
@@ -24,7 +25,7 @@ from typing import Any, Optional, Protocol, runtime_checkable
 import attrs
 
 from ..errors import ConfigurationError
-from ._merge import PieceUtterance, PieceWord, SegmentPiece, WordTuple
+from ._merge import PieceUtterance, PieceWord, SegmentPiece
 from ._model import RoomKey
 
 __all__ = [
@@ -180,8 +181,10 @@ class PieceResult(Mapping[str, Any]):
         self.start = piece.start
         self.end = piece.end
         self.failed = piece.failed
-        self._utterances: tuple[tuple[str, tuple[WordTuple, ...], Any], ...] = tuple(
-            (u.text, tuple((w[0], w[1], w[2], w[3]) for w in u.words), u.additions)
+        # Each utterance's words flattened, (text, start, end, confidence) after another:
+        # one tuple per utterance rather than one per word.
+        self._utterances: tuple[tuple[str, tuple[Any, ...], Any], ...] = tuple(
+            (u.text, tuple(itertools.chain.from_iterable(u.words)), u.additions)
             for u in piece.utterances
         )
 
@@ -193,8 +196,12 @@ class PieceResult(Mapping[str, Any]):
             self.start,
             self.end,
             tuple(
-                PieceUtterance(text, tuple(PieceWord(*w) for w in words), additions)
-                for text, words, additions in self._utterances
+                PieceUtterance(
+                    text,
+                    tuple(PieceWord(*flat[k : k + 4]) for k in range(0, len(flat), 4)),
+                    additions,
+                )
+                for text, flat, additions in self._utterances
             ),
             self.failed,
         )

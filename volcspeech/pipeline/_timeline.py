@@ -23,32 +23,29 @@ so both paths share the joining and text rules.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
-from typing import Final, Optional
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Any, Final, Optional
 
 from ._merge import (
     _TOUCH_MS,
     MergedUtterance,
-    PieceUtterance,
     SegmentPiece,
     WordTuple,
-    _adjacent,
-    _join_groups,
+    _adjacent_seq,
+    _Group,
+    _join_rows,
+    _Meta,
+    _Row,
     _same_span,
 )
 
 __all__ = ["StreamTimeline"]
 
-#: One kept word: ``(start, end, midpoint, utterance index, text, confidence)``.
-#: A plain tuple of plain values: the garbage collector stops tracking it, so a
-#: long room does not make every collection walk each of its words.
-_Entry = tuple[int, int, float, int, str, Optional[float]]
-_START: Final = 0
-_END: Final = 1
-_MID: Final = 2
-_UTT: Final = 3
-_TEXT: Final = 4
-_CONF: Final = 5
+#: Where a piece's meta tuple (:data:`~volcspeech.pipeline._merge._Meta`) keeps what.
+_M_SEQ: Final = 0
+_M_START: Final = 1
+_M_END: Final = 2
 
 
 def _sort_key(piece: SegmentPiece) -> tuple[int, int]:
@@ -56,46 +53,89 @@ def _sort_key(piece: SegmentPiece) -> tuple[int, int]:
 
 
 class _Node:
-    """A recognized piece on the timeline and its merge state."""
+    """A recognized piece on the timeline and its merge state.
 
-    __slots__ = ("bound", "counts", "entries", "final", "open", "piece")
+    The piece's words are kept by column (``texts``, ``starts``, ``ends``,
+    ``confs``, ``mids``: word *k* is the *k*-th of each, utterance after
+    utterance; utterance *u* holds words ``offsets[u]`` up to ``offsets[u + 1]``),
+    and the merge state (``open``, ``final``) as ascending word indices. All of
+    them are tuples of plain values, which the garbage collector stops
+    tracking: a node is the only object per segment that it keeps walking, and
+    a node costs a dozen allocations rather than one per word.
+    """
+
+    __slots__ = (
+        "bound",
+        "confs",
+        "ends",
+        "final",
+        "meta",
+        "mids",
+        "offsets",
+        "open",
+        "starts",
+        "texts",
+    )
 
     def __init__(self, piece: SegmentPiece) -> None:
-        # The piece without its words (kept as entries), and each utterance's word count.
-        self.piece = SegmentPiece(
+        self.meta: _Meta = (
             piece.sequence,
             piece.start,
             piece.end,
-            tuple(PieceUtterance(u.text, (), u.additions) for u in piece.utterances),
+            tuple((u.text, u.additions, len(u.words)) for u in piece.utterances),
         )
-        self.counts = tuple(len(u.words) for u in piece.utterances)
-        self.entries: tuple[_Entry, ...] = tuple(
-            (w.start, w.end, (w.start + w.end) / 2, u_index, w.text, w.confidence)
-            for u_index, u in enumerate(piece.utterances)
-            for w in u.words
+        words = [w for u in piece.utterances for w in u.words]
+        self.texts: tuple[str, ...] = tuple([w[0] for w in words])
+        self.starts: tuple[int, ...] = tuple([w[1] for w in words])
+        self.ends: tuple[int, ...] = tuple([w[2] for w in words])
+        self.confs: tuple[Optional[float], ...] = tuple([w[3] for w in words])
+        self.mids: tuple[float, ...] = tuple([(w[1] + w[2]) / 2 for w in words])
+        self.offsets: tuple[int, ...] = (
+            0,
+            *itertools.accumulate(len(u.words) for u in piece.utterances),
         )
         self.bound: Optional[int] = None  # the boundary with the previous recognized piece
-        self.open: list[_Entry] = []
-        self.final: list[_Entry] = []
+        self.open: tuple[int, ...] = ()
+        self.final: tuple[int, ...] = ()
+
+    def utterance_of(self, k: int) -> int:
+        """The utterance (index in the piece) of word ``k``."""
+        return bisect.bisect_right(self.offsets, k) - 1
+
+    def words(self, indices: Iterable[int]) -> list[WordTuple]:
+        """Words ``indices`` as ``(text, start, end, confidence)``, in order of start."""
+        starts = self.starts
+        texts, ends, confs = self.texts, self.ends, self.confs
+        return [
+            (texts[k], starts[k], ends[k], confs[k])
+            for k in sorted(indices, key=starts.__getitem__)
+        ]
 
 
-def _boundary(prev: SegmentPiece, piece: SegmentPiece, redundant_ms: int) -> Optional[int]:
-    """Where ``prev`` hands over to ``piece`` (the reference's ``lo``), or ``None``."""
-    if prev.end > piece.start:
-        return min(prev.end, piece.end)
-    if redundant_ms and prev.end + redundant_ms >= piece.start and _adjacent(prev, piece):
-        return piece.start + redundant_ms
+def _boundary(prev: _Meta, meta: _Meta, redundant_ms: int) -> Optional[int]:
+    """Where ``prev`` hands over to ``meta``'s piece (the reference's ``lo``), or ``None``."""
+    prev_end, start, end = prev[_M_END], meta[_M_START], meta[_M_END]
+    if prev_end > start:
+        return min(prev_end, end)
+    if (
+        redundant_ms
+        and prev_end + redundant_ms >= start
+        and _adjacent_seq(prev[_M_SEQ], meta[_M_SEQ])
+    ):
+        return start + redundant_ms
     return None
 
 
-def _drop_duplicate(left: list[_Entry], right: list[_Entry]) -> None:
-    """The reference's ``_drop_boundary_duplicate`` on two pieces' word lists."""
+def _drop_duplicate(prev: _Node, left: list[int], node: _Node, right: list[int]) -> None:
+    """The reference's ``_drop_boundary_duplicate`` on two nodes' kept word indices."""
     if not left or not right:
         return
-    a = max(left, key=lambda e: e[_END])
-    b = min(right, key=lambda e: e[_START])
-    if _same_span(a[_TEXT], a[_START], a[_END], b[_TEXT], b[_START], b[_END]):
-        if (a[_END] - a[_START]) < (b[_END] - b[_START]):
+    a = max(left, key=prev.ends.__getitem__)
+    b = min(right, key=node.starts.__getitem__)
+    a_start, a_end = prev.starts[a], prev.ends[a]
+    b_start, b_end = node.starts[b], node.ends[b]
+    if _same_span(prev.texts[a], a_start, a_end, node.texts[b], b_start, b_end):
+        if (a_end - a_start) < (b_end - b_start):
             left.remove(a)
         else:
             right.remove(b)
@@ -124,20 +164,21 @@ class StreamTimeline:
         """Settle the edge between ``prev`` and ``node``: ``prev.final`` and ``node.open``."""
         if prev is None:
             node.bound = None
-            node.open = list(node.entries)
+            node.open = tuple(range(len(node.texts)))
             return
-        lo = _boundary(prev.piece, node.piece, self.redundant_duration_ms)
+        lo = _boundary(prev.meta, node.meta, self.redundant_duration_ms)
         node.bound = lo
         if lo is None:
             left = list(prev.open)
-            right = list(node.entries)
+            right = list(range(len(node.texts)))
         else:
-            left = [e for e in prev.open if e[_MID] < lo]
-            right = [e for e in node.entries if e[_MID] >= lo]
-        if prev.piece.end + _TOUCH_MS >= node.piece.start:
-            _drop_duplicate(left, right)
-        prev.final = left
-        node.open = right
+            mids = prev.mids
+            left = [k for k in prev.open if mids[k] < lo]
+            right = [k for k, mid in enumerate(node.mids) if mid >= lo]
+        if prev.meta[_M_END] + _TOUCH_MS >= node.meta[_M_START]:
+            _drop_duplicate(prev, left, node, right)
+        prev.final = tuple(left)
+        node.open = tuple(right)
 
     def insert(self, piece: SegmentPiece) -> tuple[int, int]:
         """Merge one recognized piece into the timeline.
@@ -159,7 +200,7 @@ class StreamTimeline:
         node = _Node(piece)
         self._keys.insert(at, key)
         self._nodes.insert(at, node)
-        self.words += len(node.entries)
+        self.words += len(node.texts)
         nodes = self._nodes
         first = max(0, at - 1)
         self._step(nodes[at - 1] if at else None, node)
@@ -177,30 +218,43 @@ class StreamTimeline:
 
     def utterances(self) -> list[MergedUtterance]:
         """The merged utterances of the whole stream, in time order."""
-        return self.window(0, len(self._nodes) - 1)
+        return [MergedUtterance(*row) for row in self.rows()]
 
-    def window(self, first: int, last: int) -> list[MergedUtterance]:
-        """The merged utterances of the nodes ``first..last`` read on their own."""
+    def rows(self) -> Iterator[_Row]:
+        """The merged utterances of the whole stream as plain tuples, in time order.
+
+        The fields of :class:`MergedUtterance` in order; the words are
+        ``(text, start, end, confidence, ...)`` tuples. Produced one at a time.
+        """
+        return self._rows(0, len(self._nodes) - 1)
+
+    def window(self, first: int, last: int) -> list[_Row]:
+        """The merged utterances (as rows) of the nodes ``first..last`` read on their own."""
+        return list(self._rows(first, last))
+
+    def _rows(self, first: int, last: int) -> Iterator[_Row]:
         if first > last:
-            return []
+            return iter(())
         nodes = self._nodes[first : last + 1]
-        groups: dict[tuple[int, int], list[WordTuple]] = {}
+        # A node's kept words of one utterance are one run of its ``final`` indices;
+        # taken node by node, the runs are (nearly always) in time order already.
+        items: list[_Group] = []
         for i, node in enumerate(nodes):
-            for e in node.final:
-                word = (e[_TEXT], e[_START], e[_END], e[_CONF])  # a plain, untracked tuple
-                group = groups.get((i, e[_UTT]))
-                if group is None:
-                    groups[(i, e[_UTT])] = [word]
-                else:
-                    group.append(word)
+            final, offsets = node.final, node.offsets
+            if not final:
+                continue
+            for u_index in range(node.utterance_of(final[0]), node.utterance_of(final[-1]) + 1):
+                a = bisect.bisect_left(final, offsets[u_index])
+                b = bisect.bisect_left(final, offsets[u_index + 1], a)
+                if a < b:
+                    items.append((node.starts[final[a]], i, u_index, a, b))
         bounds = {i: node.bound for i, node in enumerate(nodes) if i and node.bound is not None}
-        return _join_groups(
-            [n.piece for n in nodes],
-            groups,
-            bounds,
-            self.join_gap_ms,
-            [n.counts for n in nodes],
-        )
+
+        def words(i: int, a: Any, b: Any) -> list[WordTuple]:
+            node = nodes[i]
+            return node.words(node.final[a:b])
+
+        return _join_rows([n.meta for n in nodes], items, words, bounds, self.join_gap_ms)
 
     def _prev_nonempty(self, index: int) -> int:
         h = index - 1
@@ -219,16 +273,16 @@ class StreamTimeline:
         if h < 0:
             return -1
         prev = self._nodes[h]
-        b = node.bound if node.bound is not None else prev.piece.end
-        prev_end = max(e[_END] for e in prev.final)
-        start = min(e[_START] for e in node.final)
+        b = node.bound if node.bound is not None else prev.meta[_M_END]
+        prev_end = max(map(prev.ends.__getitem__, prev.final))
+        start = min(map(node.starts.__getitem__, node.final))
         j = self.join_gap_ms
         return h if prev_end >= b - j and start <= b + j and start - prev_end <= j else -1
 
     def _one_fragment(self, index: int) -> bool:
         """All of node ``index``'s kept words belong to one utterance of its segment."""
-        final = self._nodes[index].final
-        return len({e[_UTT] for e in final}) == 1
+        node = self._nodes[index]
+        return node.utterance_of(node.final[0]) == node.utterance_of(node.final[-1])
 
     def around(self, first: int, last: int) -> list[MergedUtterance]:
         """Every merged utterance with a word from nodes ``first..last``, in full.
@@ -258,16 +312,15 @@ class StreamTimeline:
         a2 = self._prev_nonempty(a) if a > 0 else -1
         b2 = self._next_nonempty(b)
         margin: set[tuple[int, int, str]] = set()
-        if a2 >= 0:
-            margin.update((e[_START], e[_END], e[_TEXT]) for e in self._nodes[a2].final)
-        else:
-            a2 = a
-        if b2 < count:
-            margin.update((e[_START], e[_END], e[_TEXT]) for e in self._nodes[b2].final)
-        else:
-            b2 = b
+        for h in (a2, b2):
+            if 0 <= h < count:
+                node = self._nodes[h]
+                margin.update((node.starts[k], node.ends[k], node.texts[k]) for k in node.final)
+        a2, b2 = (a2 if a2 >= 0 else a), (b2 if b2 < count else b)
         return [
-            m for m in self.window(a2, b2) if not any((w[1], w[2], w[0]) in margin for w in m.words)
+            MergedUtterance(*row)
+            for row in self.window(a2, b2)
+            if not any((w[1], w[2], w[0]) in margin for w in row[3])
         ]
 
     def _next_nonempty(self, index: int) -> int:
