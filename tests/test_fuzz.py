@@ -55,8 +55,10 @@ from volcspeech.rtc import (
     parse_callback,
     sign_callback,
 )
-from volcspeech.rtc._callbacks import SEGMENT_EVENT_TYPE, SIGNED_FIELDS, parse_event_time
-from volcspeech.rtc._models import StorageType, Vendor
+from volcspeech.rtc._callback_events import SEGMENT_EVENT_TYPE
+from volcspeech.rtc._callback_parse import parse_event_time
+from volcspeech.rtc._callback_sign import SIGNED_FIELDS
+from volcspeech.rtc._enums import StorageType, Vendor
 from volcspeech.testing import Emulator
 
 F = TypeVar("F", bound=Callable[..., Any])

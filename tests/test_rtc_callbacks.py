@@ -30,7 +30,7 @@ from volcspeech.rtc import (
     parse_callback,
     sign_callback,
 )
-from volcspeech.rtc._callbacks import parse_event_time
+from volcspeech.rtc._callback_parse import parse_event_time
 
 SECRET = "callback-secret-from-console"
 EVENT_TIME = "2024-05-01T08:00:00.123456789Z"

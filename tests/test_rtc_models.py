@@ -662,13 +662,3 @@ def test_secret_fields_are_masked_by_attrs() -> None:
     assert repr(config) == (
         "CustomConfig(bucket='b', access_key='***', secret_key='***', vendor=None, region=None)"
     )
-
-
-def test_old_models_module_still_exports_every_name() -> None:
-    """volcspeech.rtc._models keeps the names other modules import from it."""
-    from volcspeech.rtc import _models
-
-    for name in _models.__all__:
-        assert getattr(_models, name) is not None
-    assert _models.StartSegmentRequest is StartSegmentRequest
-    assert _models.check_task_key is not None

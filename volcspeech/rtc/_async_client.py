@@ -18,13 +18,6 @@ from .._retry import RetryPolicy
 from .._transport_async import AsyncTransport
 from ..credentials import CredentialProvider, StaticProvider
 from ._client import RtcClient, _expect
-from ._models import (
-    SegmentTask,
-    StartSegmentRequest,
-    StopSegmentRequest,
-    UpdateSegmentRequest,
-    check_task_key,
-)
 from ._operations import (
     RtcEndpoint,
     SegmentResult,
@@ -36,6 +29,8 @@ from ._operations import (
     read_segment_task,
 )
 from ._ratelimit import RateLimiter
+from ._requests import StartSegmentRequest, StopSegmentRequest, UpdateSegmentRequest, check_task_key
+from ._task import SegmentTask
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..credentials import OpenApiCredentials

@@ -57,7 +57,7 @@ def _client(args: argparse.Namespace) -> Any:
 
 def _action(kind: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from ._models import StartSegmentRequest, StopSegmentRequest, UpdateSegmentRequest
+        from ._requests import StartSegmentRequest, StopSegmentRequest, UpdateSegmentRequest
 
         model: Any = {
             "start": StartSegmentRequest,

@@ -16,13 +16,6 @@ from .._retry import RetryPolicy
 from .._transport import Transport
 from ..credentials import CredentialProvider, current_credentials, resolve_openapi_provider
 from ..errors import APIError, ConfigurationError, InvalidRequestError, ValidationError
-from ._models import (
-    SegmentTask,
-    StartSegmentRequest,
-    StopSegmentRequest,
-    UpdateSegmentRequest,
-    check_task_key,
-)
 from ._operations import (
     ALREADY_STARTED_MARK,
     API_VERSION,
@@ -36,6 +29,8 @@ from ._operations import (
     read_segment_task,
 )
 from ._ratelimit import RateLimiter
+from ._requests import StartSegmentRequest, StopSegmentRequest, UpdateSegmentRequest, check_task_key
+from ._task import SegmentTask
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._http import Session

@@ -23,7 +23,8 @@ from .._retry import parse_retry_after
 from .._signing import canonical_query, sign
 from ..credentials import OpenApiCredentials
 from ..errors import ConfigurationError, ProtocolError, rtc_error_class
-from ._models import SegmentTask, StartSegmentRequest, StopSegmentRequest, UpdateSegmentRequest
+from ._requests import StartSegmentRequest, StopSegmentRequest, UpdateSegmentRequest
+from ._task import SegmentTask
 
 __all__ = [
     "ALREADY_STARTED_MARK",
