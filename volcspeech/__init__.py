@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "APIError",
     "AsrClient",
+    "AsyncAsrClient",
+    "AsyncRtcClient",
+    "AsyncSegmentTranscriber",
     "HttpRequest",
     "HttpResponse",
     "RedactingFilter",
@@ -29,6 +32,11 @@ _LAZY = {
     "APIError": "volcspeech.errors",
     "VolcSpeechError": "volcspeech.errors",
     "AsrClient": "volcspeech.asr",
+    # The async names need httpx (``volcspeech[async]``); importing one without
+    # it raises an ImportError that names the extra.
+    "AsyncAsrClient": "volcspeech.asr",
+    "AsyncRtcClient": "volcspeech.rtc",
+    "AsyncSegmentTranscriber": "volcspeech.pipeline",
     "RtcClient": "volcspeech.rtc",
     "SegmentTranscriber": "volcspeech.pipeline",
     "RedactingFilter": "volcspeech._log",
@@ -43,10 +51,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._log import RedactingFilter
     from ._messages import HttpRequest, HttpResponse, Timeout
     from ._retry import RetryPolicy
-    from .asr import AsrClient
+    from .asr import AsrClient, AsyncAsrClient
     from .errors import APIError, VolcSpeechError
-    from .pipeline import SegmentTranscriber
-    from .rtc import RtcClient
+    from .pipeline import AsyncSegmentTranscriber, SegmentTranscriber
+    from .rtc import AsyncRtcClient, RtcClient
 
 
 def __getattr__(name: str) -> Any:
