@@ -14,10 +14,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
+from .. import _executors
 from .._base_client import BaseClient, TimeoutLike, check_base_url, display_url
 from .._retry import RetryPolicy
 from .._transport import Transport
-from ..credentials import SpeechCredentials, resolve_speech_credentials
+from ..credentials import (
+    EnvCredentials,
+    SpeechCredentials,
+    SpeechCredentialSource,
+    resolve_speech_credentials,
+)
 from ..errors import ConfigurationError, ValidationError
 from ._audio import LARGE_INLINE_BYTES, AudioInput, LargeInlineAudioWarning, prepare_audio
 from ._flash import FLASH_PATH, LOG_ID_HEADER, build_recognize, read_recognize
@@ -101,6 +107,27 @@ class _Progress:
             self._stream.flush()
 
 
+def check_batch_args(items: Any, max_workers: Any, executor: Any) -> None:
+    """Check ``recognize_many``'s arguments before anything is sent.
+
+    Raises:
+        ValidationError: naming the bad argument.
+    """
+    if isinstance(items, (str, bytes, bytearray, memoryview)) or not isinstance(items, Iterable):
+        raise ValidationError(
+            "items must be an iterable (list, generator ...) of audio inputs, got "
+            f"{type(items).__name__}; for one file use recognize(), or pass [item]",
+            field="items",
+        )
+    _executors.check_max_workers(max_workers)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ValidationError(
+            "executor must be a concurrent.futures.Executor (anything with submit()), "
+            f"got {type(executor).__name__}",
+            field="executor",
+        )
+
+
 def _base_of(endpoint: str) -> str:
     """The base URL of a flash endpoint: without the flash path when it ends with it."""
     if endpoint.rstrip("/").endswith(FLASH_PATH):
@@ -145,9 +172,20 @@ class AsrClient(BaseClient):
         transport: any callable ``HttpRequest -> HttpResponse`` that makes one
             attempt (e.g. ``volcspeech.testing.MockTransport``), instead of
             ``requests``; not with ``session``.
+        credentials: a credential source instead of keys, read at the first
+            request in the process that uses the client, e.g.
+            :class:`~volcspeech.credentials.EnvCredentials` or
+            :class:`~volcspeech.credentials.CallableCredentials`.
+        allow_pickling_secrets: let a client given literal keys pickle with
+            them (unsafe; see ``docs/scaling.md``).
 
     Credentials not given here are read from ``VOLCSPEECH_API_KEY``, or
     ``VOLCSPEECH_APP_KEY`` with ``VOLCSPEECH_ACCESS_KEY``.
+
+    A client pickles (for process pools and Dask) as its settings and its
+    credential source: the environment when no keys were given, or the
+    ``credentials=`` source. One given literal keys, a ``session`` or a
+    ``transport`` refuses to pickle with a :class:`~volcspeech.errors.ConfigurationError`.
 
     Raises:
         ConfigurationError: no credentials, half a key pair, a bad endpoint,
@@ -171,10 +209,10 @@ class AsrClient(BaseClient):
         deadline: float | None = None,
         max_answer_bytes: int | None = None,
         transport: Transport | None = None,
+        credentials: SpeechCredentialSource | None = None,
+        allow_pickling_secrets: bool = False,
     ) -> None:
-        self._credentials: SpeechCredentials = resolve_speech_credentials(
-            app_key, access_key, api_key
-        )
+        self._set_credentials(app_key, access_key, api_key, credentials)
         if base_url is not None:
             base_url = check_base_url(base_url, "base_url").rstrip("/")
         if endpoint is not None:
@@ -187,7 +225,7 @@ class AsrClient(BaseClient):
         self.resource_id = resource_id
         if uid is not None and (not isinstance(uid, str) or not uid):
             raise ConfigurationError(f"uid must be a non-empty string, got {uid!r}")
-        self.uid = uid if uid is not None else self._credentials.uid
+        self._uid = uid
         super().__init__(
             timeout=timeout,
             max_retries=max_retries,
@@ -196,34 +234,99 @@ class AsrClient(BaseClient):
             max_answer_bytes=max_answer_bytes,
             session=session,
             transport=transport,
+            allow_pickling_secrets=allow_pickling_secrets,
         )
-        # Explicit keys are not kept for pickling: a pickled client carries no
-        # secret and reads credentials from the environment where it lands.
-        self._pickle_state = {
-            "endpoint": self.endpoint,
-            "base_url": base_url,
-            "resource_id": resource_id,
-            "timeout": self._timeout,
-            "max_retries": max_retries,
-            "retry": retry,
-            "uid": uid,
-            "deadline": deadline,
-            "max_answer_bytes": max_answer_bytes,
-        }
+        self._given_base_url = base_url
         self._lock = threading.Lock()
         self._warned_large = False
 
     log_id_header = LOG_ID_HEADER
 
+    # --- credentials and pickling ------------------------------------------------
+
+    def _set_credentials(
+        self,
+        app_key: str | None,
+        access_key: str | None,
+        api_key: str | None,
+        source: SpeechCredentialSource | None,
+    ) -> None:
+        self._resolved: SpeechCredentials | None = None
+        self._literal_keys = bool(app_key or access_key or api_key)
+        if source is not None:
+            if self._literal_keys:
+                raise ConfigurationError("pass either credentials= or keys, not both")
+            if not isinstance(source, SpeechCredentialSource):
+                raise ConfigurationError(
+                    "credentials= must have a get_speech_credentials() method (e.g. "
+                    f"volcspeech.credentials.EnvCredentials()), got {type(source).__name__}"
+                )
+            self._source: SpeechCredentialSource | None = source  # read at the first request
+        elif self._literal_keys:
+            self._resolved = resolve_speech_credentials(app_key, access_key, api_key)
+            self._source = None
+        else:
+            # Checked now, so a missing key fails here; a pickled copy re-reads
+            # its own environment instead.
+            self._resolved = resolve_speech_credentials()
+            self._source = EnvCredentials()
+
+    @property
+    def _credentials(self) -> SpeechCredentials:
+        """The credentials, read from the source at the first request."""
+        resolved = self._resolved
+        if resolved is None:
+            assert self._source is not None
+            resolved = self._source.get_speech_credentials()
+            if not isinstance(resolved, SpeechCredentials):
+                raise ConfigurationError(
+                    f"{type(self._source).__name__}.get_speech_credentials() returned "
+                    f"{type(resolved).__name__}, expected SpeechCredentials"
+                )
+            self._resolved = resolved
+        return resolved
+
+    @property
+    def uid(self) -> str:
+        """``user.uid`` of each request: as given, else the APP ID or ``"volcspeech"``."""
+        return self._uid if self._uid is not None else self._credentials.uid
+
+    def _pickle_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "endpoint": self.endpoint,
+            "base_url": self._given_base_url,
+            "resource_id": self.resource_id,
+            "uid": self._uid,
+        }
+        if self._source is not None:
+            config["credentials"] = self._source
+        elif self._allow_pickling_secrets:
+            creds = self._credentials
+            config.update(app_key=creds.app_key, access_key=creds.access_key)
+            config["api_key"] = creds.api_key
+        else:
+            raise ConfigurationError(
+                "this AsrClient was given literal keys, which never travel in a pickle. "
+                "For process pools and Dask, set VOLCSPEECH_API_KEY (or VOLCSPEECH_APP_KEY + "
+                "VOLCSPEECH_ACCESS_KEY) in the workers' environment and build the client "
+                "without keys (credentials=volcspeech.credentials.EnvCredentials() where this "
+                "process has none), or pass credentials=CallableCredentials(a module-level "
+                "function). allow_pickling_secrets=True sends the keys inside the pickle "
+                "(unsafe)."
+            )
+        return config
+
     def __repr__(self) -> str:
-        kind = "api_key" if self._credentials.api_key else "app_key+access_key"
+        if self._source is not None:
+            kind = repr(self._source)
+        elif self._credentials.api_key:
+            kind = "api_key"
+        else:
+            kind = "app_key+access_key"
         return (
             f"AsrClient(endpoint={display_url(self.endpoint)!r}, "
             f"resource_id={self.resource_id!r}, credentials={kind})"
         )
-
-    def __reduce__(self) -> Any:
-        return (_rebuild_client, (self._pickle_state,))
 
     def _url(self, path: str) -> str:
         """The URL of an operation: the base URL plus its path."""
@@ -343,17 +446,21 @@ class AsrClient(BaseClient):
             executor: any :class:`concurrent.futures.Executor` (a thread pool,
                 a process pool, Dask's ``client.get_executor()``); not shut
                 down here. Executors in other processes get a pickled copy of
-                this client that reads its credentials from their environment.
+                this client (its settings and credential source, never keys),
+                built once per worker process; a dead worker or a task that
+                cannot be pickled is that item's error
+                (:class:`~volcspeech.errors.ExecutorError`).
             progress: print a progress line on stderr.
 
         Yields:
             One :class:`BatchResult` per item, in input order.
 
         Raises:
-            ValidationError: ``max_workers`` is not a positive int, or ``options`` is invalid.
+            ValidationError: ``items`` is not an iterable of inputs, ``max_workers``
+                is not an int from 1 to 1024, ``executor`` is not an Executor, or
+                ``options`` is invalid.
         """
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise ValidationError(f"max_workers must be a positive int, got {max_workers!r}")
+        check_batch_args(items, max_workers, executor)
         if options is not None and not isinstance(options, RecognitionOptions):
             raise ValidationError(
                 f"options must be RecognitionOptions, got {type(options).__name__}"
@@ -387,7 +494,7 @@ class AsrClient(BaseClient):
                     if nxt is None:
                         break
                     index, item = nxt
-                    future = pool.submit(self.recognize, item, options=options)
+                    future = _executors.submit(pool, self.recognize, item, options=options)
                     pending.append((index, item, future))
                 if not pending:
                     return
@@ -395,7 +502,7 @@ class AsrClient(BaseClient):
                 try:
                     result = BatchResult(index, item, transcript=future.result())
                 except Exception as exc:  # one item's failure is that item's result
-                    result = BatchResult(index, item, error=exc)
+                    result = BatchResult(index, item, error=_executors.item_error(exc))
                 if report is not None:
                     report.update(result.ok)
                 yield result
@@ -407,6 +514,3 @@ class AsrClient(BaseClient):
             if owned:
                 pool.shutdown(wait=True)
 
-
-def _rebuild_client(state: dict[str, Any]) -> AsrClient:
-    return AsrClient(**state)
