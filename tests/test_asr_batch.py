@@ -207,7 +207,9 @@ class BrokenExecutor(concurrent.futures.Executor):
         return future
 
 
-def test_executor_failures_are_per_item_volcspeech_errors(files: list[bytes], client: AsrClient) -> None:
+def test_executor_failures_are_per_item_volcspeech_errors(
+    files: list[bytes], client: AsrClient
+) -> None:
     """A refused submit and a failed future become that item's ExecutorError; none escapes."""
     results = list(client.recognize_many(files[:4], executor=BrokenExecutor(), max_workers=2))
     assert [r.index for r in results] == [0, 1, 2, 3]
@@ -218,7 +220,7 @@ def test_executor_failures_are_per_item_volcspeech_errors(files: list[bytes], cl
 
 
 def test_a_broken_process_pool_does_not_stop_the_batch(files: list[bytes]) -> None:
-    """A process pool whose worker dies yields an error for each lost item, not BrokenProcessPool."""
+    """A process pool whose worker died yields an error per item, never BrokenProcessPool."""
     context = multiprocessing.get_context("spawn")
     client = AsrClient(endpoint="http://127.0.0.1:9/flash", credentials=EnvCredentials())
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:

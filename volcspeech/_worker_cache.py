@@ -13,6 +13,7 @@ with an empty cache (its parent's sockets are not its own).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pickle
 import threading
@@ -48,7 +49,7 @@ def rebuild(cls: type[C], config: dict[str, Any]) -> C:
         if client is None or client.closed:
             client = cls(**config)
             _clients[key] = client
-        return client  # type: ignore[no-any-return]
+        return client
 
 
 def cached_clients() -> list[Any]:
@@ -62,10 +63,8 @@ def _close_all() -> None:
         clients = list(_clients.values())
         _clients.clear()
     for client in clients:
-        try:
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
             client.close()
-        except Exception:  # noqa: S110 - best effort at interpreter exit
-            pass
 
 
 def _forget_after_fork() -> None:

@@ -528,7 +528,6 @@ def _name(func: Any) -> str:
     return str(getattr(func, "__qualname__", type(func).__name__))
 
 
-
 _SOURCE_LOCK = threading.Lock()
 
 

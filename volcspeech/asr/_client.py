@@ -513,4 +513,3 @@ class AsrClient(BaseClient):
                 report.close()
             if owned:
                 pool.shutdown(wait=True)
-
