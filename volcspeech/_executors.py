@@ -72,7 +72,7 @@ def item_error(exc: BaseException) -> Exception:
         reason = "the executor cancelled it"
     elif "Broken" in type(exc).__name__ or "KilledWorker" in type(exc).__name__:
         reason = "a worker process died while running it (or the pool was already broken)"
-    elif "pickl" in f"{type(exc).__name__} {exc}".lower():
+    elif any(word in f"{type(exc).__name__} {exc}".lower() for word in ("pickl", "serializ")):
         reason = "it (or its result) could not be pickled to or from the worker"
     else:
         reason = "running it failed unexpectedly"
