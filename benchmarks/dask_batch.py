@@ -34,11 +34,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from asr_batch import make_files  # noqa: E402
+from asr_batch import make_files
 
-from volcspeech.asr import AsrClient  # noqa: E402
-from volcspeech.credentials import EnvCredentials  # noqa: E402
-from volcspeech.testing import TestCredentials  # noqa: E402
+from volcspeech.asr import AsrClient
+from volcspeech.credentials import EnvCredentials
+from volcspeech.testing import TestCredentials
 
 SERVER = Path(__file__).resolve().parent / "asr_batch.py"
 TARGET = 0.85
