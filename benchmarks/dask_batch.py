@@ -60,18 +60,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     parser.add_argument("--threads", type=int, default=16, help="threads per Dask worker")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--profiler", action="store_true", help="keep Dask's worker profiler on (default: off)"
-    )
     args = parser.parse_args()
 
-    import dask
     import distributed
 
-    if not args.profiler:
-        # The worker's statistical profiler samples every thread's stack every
-        # 10 ms: with 16 threads waiting on the network that is pure overhead.
-        dask.config.set({"distributed.worker.profile.enabled": False})
 
     slots = args.workers * args.threads
     paths = make_files(args.files)
