@@ -156,3 +156,4 @@ def test_a_killed_worker_loses_no_item(
     while victim in dask_client.run(os.getpid).values() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert victim not in dask_client.run(os.getpid).values()
+
