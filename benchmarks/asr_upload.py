@@ -1,8 +1,10 @@
 """Inline upload of a big WAV: peak memory and wall time, volcspeech vs the vendor demo.
 
-Run: ``python benchmarks/asr_upload.py`` (``--sizes 25,100 --repeat 3``).
+Run: ``python benchmarks/asr_upload.py`` (``--sizes 25,100 --repeat 9``).
 
-Each variant runs in its own subprocess and reports its own ``ru_maxrss``:
+Each variant runs in its own subprocess and reports its own ``ru_maxrss``; the
+variants are interleaved (volcspeech, vendor, volcspeech, vendor, ...) and the
+wall times are reported as min / median / max, with one ratio per pair:
 
 * ``baseline``: ``python -c "import volcspeech.asr"``, the interpreter with
   volcspeech and requests loaded;
@@ -17,7 +19,7 @@ generated into ``benchmarks/_work/`` (git-ignored).
 
 Targets (DESIGN.md): volcspeech peak RSS <= baseline + 32 MiB and flat in the
 file size; wall time of the 100 MiB upload <= 0.35 x the vendor demo's in the
-same run. Exit status 1 if one is missed.
+same run (the median of the per-pair ratios). Exit status 1 if one is missed.
 """
 
 from __future__ import annotations
@@ -198,10 +200,14 @@ def child_main(mode: str, path: str, url: str) -> None:
 # --- the report ---------------------------------------------------------------------------
 
 
+def _spread(values: list[float]) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="25,100", help="file sizes in MiB (default 25,100)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per variant (median)")
+    parser.add_argument("--repeat", type=int, default=9, help="runs per variant (default 9)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -212,46 +218,63 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     baseline = max(run_child("baseline")["rss"] for _ in range(args.repeat))
     rows = []
+    ratios: dict[int, list[float]] = {}
     for size in sizes:
         path = str(make_wav(size))
-        for mode in ("volcspeech", "vendor"):
-            runs = [run_child(mode, path, url) for _ in range(args.repeat)]
+        runs: dict[str, list[dict[str, float]]] = {"volcspeech": [], "vendor": []}
+        # Interleaved (A B A B ...), so a slow spell of the machine hits both variants;
+        # each pair gives one wall-time ratio.
+        for _ in range(args.repeat):
+            for mode in ("volcspeech", "vendor"):
+                runs[mode].append(run_child(mode, path, url))
+        ratios[size] = [
+            ours["wall"] / theirs["wall"]
+            for ours, theirs in zip(runs["volcspeech"], runs["vendor"])
+        ]
+        for mode, measured in runs.items():
             rows.append(
                 {
                     "mode": mode,
                     "size": size,
-                    "wall": statistics.median(r["wall"] for r in runs),
-                    "rss": max(r["rss"] for r in runs),
+                    "wall": _spread([r["wall"] for r in measured]),
+                    "rss": max(r["rss"] for r in measured),
                 }
             )
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.repeat}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.repeat} interleaved "
+        f"runs per variant (wall time min / median / max)"
+    )
     print(f"interpreter baseline (import volcspeech.asr): peak RSS {baseline:.1f} MiB\n")
-    print(f"{'variant':<12} {'file':>8} {'wall s':>8} {'peak RSS MiB':>13} {'over baseline':>14}")
+    print(
+        f"{'variant':<12} {'file':>8} {'wall s (min / median / max)':>28} "
+        f"{'peak RSS MiB':>13} {'over baseline':>14}"
+    )
     for r in rows:
+        low, mid, high = r["wall"]
         print(
-            f"{r['mode']:<12} {r['size']:>5} MiB {r['wall']:>8.3f} {r['rss']:>13.1f} "
-            f"{r['rss'] - baseline:>+13.1f}"
+            f"{r['mode']:<12} {r['size']:>5} MiB {low:>8.3f} / {mid:.3f} / {high:.3f}  "
+            f"{r['rss']:>13.1f} {r['rss'] - baseline:>+13.1f}"
         )
     ok = True
     print()
     by = {(r["mode"], r["size"]): r for r in rows}
     for size in sizes:
-        ours, theirs = by["volcspeech", size], by["vendor", size]
-        ratio = ours["wall"] / theirs["wall"]
+        ours = by["volcspeech", size]
+        low, mid, high = _spread(ratios[size])
         over = ours["rss"] - baseline
         rss_ok = over <= RSS_BUDGET_MIB
-        # The wall-time target is set for the largest (100 MiB) file only.
-        wall_ok = ratio <= WALL_RATIO_TARGET or size != max(sizes)
+        # The wall-time target is set for the largest (100 MiB) file only, on the median.
+        wall_ok = mid <= WALL_RATIO_TARGET or size != max(sizes)
         ok = ok and wall_ok and rss_ok
         wall_note = (
-            f"(target <= {WALL_RATIO_TARGET}) {'ok' if wall_ok else 'MISSED'}"
+            f"(target <= {WALL_RATIO_TARGET} on the median) {'ok' if wall_ok else 'MISSED'}"
             if size == max(sizes)
             else "(informative)"
         )
         print(
-            f"{size} MiB: wall ratio {ratio:.2f}x {wall_note}; "
-            f"RSS ratio {ours['rss'] / theirs['rss']:.2f}x, "
+            f"{size} MiB: wall ratio per pair {low:.2f}x / {mid:.2f}x / {high:.2f}x "
+            f"{wall_note}; RSS ratio {ours['rss'] / by['vendor', size]['rss']:.2f}x, "
             f"{over:+.1f} MiB over baseline (target <= +{RSS_BUDGET_MIB}) "
             f"{'ok' if rss_ok else 'MISSED'}"
         )

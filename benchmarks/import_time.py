@@ -5,7 +5,7 @@ Run: ``python benchmarks/import_time.py`` (``--repeat 30``).
 Each import runs in a fresh interpreter; the interpreter's own start-up
 (``python -c pass``) is measured the same way and subtracted. Medians are
 reported. Also shown, for information: ``from volcspeech import AsrClient``
-(which loads requests, attrs and tenacity) and ``import volcspeech.rtc``.
+(which loads attrs; requests loads when a client is made) and ``import volcspeech.rtc``.
 
 Target (DESIGN.md): ``import volcspeech`` at most 1.5 x ``import requests``.
 Exit status 1 if missed.

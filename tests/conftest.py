@@ -63,8 +63,45 @@ KNOWN_SECRETS = frozenset(
         "sts-session-token-value",
         "tos-secret",
         "super-secret-store-key",
+        # The core of every malformed key the hardening tests pass (with a
+        # newline, spaces, control or non-ASCII characters around it): found
+        # however a message escapes or quotes the rest.
+        "sk-malformed-core",
     }
 )
+
+#: The malformed credentials the leak checks use: each (but the empty one) holds
+#: ``MALFORMED_CORE`` whole, so a leak of it is found however it is escaped.
+MALFORMED_CORE = "sk-malformed-core"
+MALFORMED_SECRETS = (
+    MALFORMED_CORE + "\n",
+    MALFORMED_CORE + "\r\n",
+    " " + MALFORMED_CORE,
+    MALFORMED_CORE + "\t",
+    MALFORMED_CORE + "\x00tail",
+    MALFORMED_CORE + "\x7ftail",
+    MALFORMED_CORE + "\u00e9tail",
+    MALFORMED_CORE + "\u4e2dtail",
+    MALFORMED_CORE + " tail",
+    "",
+)
+
+
+def assert_no_known_secret(*texts: str | bytes) -> None:
+    """Fail when any text holds a known secret, raw or escaped as in a repr."""
+    for text in texts:
+        blob = text.decode("latin-1") if isinstance(text, bytes) else text
+        found = secret_forms(blob)
+        assert not found, f"secret {found[0][:6]}... in {blob[:300]!r}"
+
+
+def secret_forms(text: str) -> list[str]:
+    """The known secrets found in ``text``, also as they appear escaped in a repr."""
+    found = []
+    for secret in KNOWN_SECRETS:
+        if secret in text or repr(secret)[1:-1] in text:
+            found.append(secret)
+    return found
 
 
 class LeakDetector(logging.Handler):
@@ -85,9 +122,8 @@ class LeakDetector(logging.Handler):
             text += "".join(traceback.format_exception(*record.exc_info))
         with self._mutex:
             self.lines += 1
-            for secret in KNOWN_SECRETS:
-                if secret in text:
-                    self.leaks.append(f"{record.name}: {text[:300]}")
+            if secret_forms(text):
+                self.leaks.append(f"{record.name}: {text[:300]}")
 
 
 LEAKS = LeakDetector()
@@ -105,9 +141,28 @@ def _no_secret_in_logs() -> Iterator[None]:
     assert not leaked, f"secret in log output: {leaked[:3]}"
 
 
+# --- keeping the default run fast ------------------------------------------------------
+#
+# Tests over SLOW_SECONDS belong under @pytest.mark.slow (left out of the default run,
+# run by `pytest -m slow`); the summary names the unmarked ones that took longer.
+
+SLOW_SECONDS = 2.0
+_LONG_UNMARKED: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Note each test not marked slow whose call took longer than SLOW_SECONDS."""
+    if report.when == "call" and report.duration > SLOW_SECONDS and "slow" not in report.keywords:
+        _LONG_UNMARKED.append((report.duration, report.nodeid))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Report how many log lines were checked for secrets."""
+    """Report how many log lines were checked for secrets, and long unmarked tests."""
     terminalreporter.write_line(
         f"volcspeech leak check: {LEAKS.lines} log lines at DEBUG scanned, "
         f"{len(LEAKS.leaks)} containing a secret"
     )
+    for duration, nodeid in sorted(_LONG_UNMARKED, reverse=True):
+        terminalreporter.write_line(
+            f"slow test not marked @pytest.mark.slow: {nodeid} took {duration:.1f} s"
+        )

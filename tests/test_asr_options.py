@@ -81,19 +81,26 @@ def test_every_documented_field_is_serialized() -> None:
     }
 
 
-def test_removed_standard_fields_are_not_options() -> None:
-    """The fields the flash API removed are not attributes of the options."""
-    names = {a.name for a in attrs.fields(RecognitionOptions)}
+def test_removed_standard_fields_are_refused_for_flash() -> None:
+    """The fields the flash API removed are standard-only options that flash refuses."""
     removed = {
-        "callback",
-        "callback_data",
-        "enable_lid",
-        "enable_emotion_detection",
-        "enable_gender_detection",
-        "show_volume",
-        "show_speech_rate",
+        "callback": "https://example.com/cb",
+        "callback_data": "x",
+        "enable_lid": True,
+        "enable_emotion_detection": True,
+        "enable_gender_detection": True,
+        "show_volume": True,
+        "show_speech_rate": True,
     }
-    assert not names & removed
+    for name, value in removed.items():
+        options = RecognitionOptions(**{name: value})
+        with pytest.raises(ValidationError, match="flash API does not take") as info:
+            options.check_api("flash")
+        assert info.value.field == name
+        top = name.startswith("callback")  # body fields outside "request" (vendor doc: level 1)
+        assert (name in options.to_top_level_dict()) == top
+        assert (name in options.to_request_dict()) == (not top)
+        options.check_api("standard")
 
 
 @pytest.mark.parametrize(

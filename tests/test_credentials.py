@@ -284,3 +284,159 @@ def test_resolution_never_builds_the_vendor_default_chain(monkeypatch: pytest.Mo
     monkeypatch.setattr(default_provider.DefaultCredentialProvider, "__init__", boom)
     with pytest.raises(ConfigurationError):
         c.resolve_openapi_provider(environ={})
+
+
+# --- malformed credentials: refused by name, before traffic, never quoted -------------
+
+from conftest import MALFORMED_SECRETS, secret_forms  # noqa: E402
+
+from volcspeech import AsrClient, RtcClient  # noqa: E402
+from volcspeech.rtc import StopSegmentRequest  # noqa: E402
+
+_BAD_VALUES = (*MALFORMED_SECRETS, 123, b"sk-malformed-core")
+
+
+def _assert_unquoted(exc: BaseException) -> None:
+    """Neither the message, the repr, the args nor the pickle hold the bad value."""
+    blob = f"{exc} {exc!r} {exc.args!r} {pickle.dumps(exc)!r}"
+    assert not secret_forms(blob), blob[:300]
+    assert exc.__cause__ is None
+    assert exc.__context__ is None or not secret_forms(repr(exc.__context__))
+
+
+@pytest.mark.parametrize("bad", _BAD_VALUES, ids=repr)
+@pytest.mark.parametrize(
+    ("field", "make"),
+    [
+        ("api_key", lambda v: AsrClient(api_key=v)),
+        ("access_key", lambda v: AsrClient("appid", v)),
+        ("app_key", lambda v: AsrClient(v, "good-token")),
+        ("app_key", lambda v: AsrClient(v, api_key="good-key")),
+        ("access_key_id", lambda v: RtcClient(v, "good-secret")),
+        ("secret_access_key", lambda v: RtcClient("AKLTgood", v)),
+        ("session_token", lambda v: RtcClient("AKLTgood", "good-secret", session_token=v)),
+    ],
+)
+def test_malformed_credential_argument_is_refused_by_name(field: str, make: Any, bad: Any) -> None:
+    """A key with a newline, space, control or non-ASCII character, empty or not a string
+    is a ConfigurationError that names the argument and never quotes the value."""
+    with pytest.raises(ConfigurationError) as info:
+        make(bad)
+    assert str(info.value).startswith(field + " ")
+    _assert_unquoted(info.value)
+
+
+@pytest.mark.parametrize("bad", [v for v in MALFORMED_SECRETS if v], ids=repr)
+@pytest.mark.parametrize(
+    ("env", "resolve"),
+    [
+        ({"VOLCSPEECH_API_KEY": "{}"}, c.resolve_speech_credentials),
+        (
+            {"VOLCSPEECH_APP_KEY": "app", "VOLCSPEECH_ACCESS_KEY": "{}"},
+            c.resolve_speech_credentials,
+        ),
+        (
+            {"VOLCENGINE_ACCESS_KEY": "AK", "VOLCENGINE_SECRET_KEY": "{}"},
+            c.resolve_openapi_provider,
+        ),
+        (
+            {
+                "VOLCENGINE_ACCESS_KEY": "AK",
+                "VOLCENGINE_SECRET_KEY": "s",
+                "VOLCENGINE_SESSION_TOKEN": "{}",
+            },
+            c.resolve_openapi_provider,
+        ),
+        ({"VOLC_ACCESSKEY": "{}", "VOLC_SECRETKEY": "s"}, c.resolve_openapi_provider),
+    ],
+)
+def test_malformed_credential_in_environment_is_refused_by_name(
+    env: dict[str, str], resolve: Any, bad: str
+) -> None:
+    """A malformed value of a credential variable is refused naming the variable."""
+    environ = {k: (bad if v == "{}" else v) for k, v in env.items()}
+    name = next(k for k, v in env.items() if v == "{}")
+    with pytest.raises(ConfigurationError) as info:
+        resolve(environ=environ)
+    assert str(info.value).startswith(f"${name} ")
+    _assert_unquoted(info.value)
+
+
+def test_well_formed_credentials_pass_unchanged() -> None:
+    """Visible-ASCII keys of any punctuation are accepted as they are."""
+    key = "AKLT-abc_DEF.123/+=~!"
+    assert c.check_credential(key, "api_key") == key
+    assert c.resolve_speech_credentials(api_key=key, environ={}).api_key == key
+
+
+@pytest.mark.parametrize("bad", [v for v in MALFORMED_SECRETS if v], ids=repr)
+@pytest.mark.parametrize("part", ["ak", "sk", "session_token"])
+def test_refreshed_credentials_are_checked(part: str, bad: str) -> None:
+    """Credentials a vendor provider hands out on refresh are checked by field, unquoted."""
+    fields = {"ak": "AKLTgood", "sk": "good-secret", "session_token": "good-token", part: bad}
+
+    class Vendor:
+        def get_credentials(self) -> Any:
+            return type("V", (), fields)()
+
+    with pytest.raises(ConfigurationError) as info:
+        c.RefreshingProvider(Vendor(), name="Vendor").get_credentials()
+    named = {"ak": "access_key_id", "sk": "secret_access_key", "session_token": "session_token"}
+    assert str(info.value).startswith(f"{named[part]} from credential provider Vendor ")
+    _assert_unquoted(info.value)
+
+
+class _Provider:
+    """A user's provider returning whatever it was given."""
+
+    def __init__(self, value: Any = None, error: BaseException | None = None) -> None:
+        self.value = value
+        self.error = error
+
+    def get_credentials(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        (_Provider(None), "returned NoneType, not OpenApiCredentials"),
+        (_Provider({"ak": "x"}), "returned dict, not OpenApiCredentials"),
+        (
+            _Provider(c.OpenApiCredentials("AKLTgood", "sk-malformed-core\n")),
+            "secret_access_key from credential provider _Provider starts or ends with whitespace",
+        ),
+        (
+            _Provider(c.OpenApiCredentials(123, "good")),  # type: ignore[arg-type]
+            "access_key_id from credential provider _Provider must be a string",
+        ),
+        (
+            _Provider(error=KeyError("sk-malformed-core")),
+            "credential provider _Provider failed: KeyError",
+        ),
+    ],
+)
+def test_a_bad_provider_answer_is_refused_before_traffic(provider: Any, expected: str) -> None:
+    """A provider returning None, a non-credential or a malformed key (or raising) gives a
+    ConfigurationError naming it, and no connection is ever opened."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    try:
+        with (
+            RtcClient(credentials=provider, endpoint=f"http://127.0.0.1:{port}") as client,
+            pytest.raises(ConfigurationError) as info,
+        ):
+            client.stop_segment(StopSegmentRequest(app_id="a", room_id="r", task_id="t"))
+        assert expected in str(info.value)
+        _assert_unquoted(info.value)
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()

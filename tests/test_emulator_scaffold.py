@@ -177,7 +177,7 @@ def test_stop_is_idempotent_and_restart_gets_new_port() -> None:
 def test_plugin_fixture(volcspeech_emulator: Emulator) -> None:
     """The pytest plugin's fixture yields a running emulator with all services."""
     assert volcspeech_emulator.port > 0
-    assert {s.name for s in volcspeech_emulator.app.services} == {"asr", "rtc", "storage"}
+    assert {s.name for s in volcspeech_emulator.app.services} == {"asr", "rtc", "storage", "tos"}
 
 
 def test_plugin_no_sleep_fixture(volcspeech_no_retry_sleep: None) -> None:
@@ -238,6 +238,27 @@ def test_notebook_cell_rerun_leaves_one_thread() -> None:
     emu = namespace.pop("emu")
     assert isinstance(emu, Emulator)
     emu.close()
+    assert _emulator_threads() == before
+
+
+def test_a_client_keeps_its_emulator_running() -> None:
+    """A client made by `emu.asr.client()` keeps the emulator serving after `emu` is dropped."""
+    from volcspeech.testing import sample_audio
+
+    before = _emulator_threads()
+    emu: Emulator | None = Emulator().start()
+    assert emu is not None
+    asr = emu.asr.client()
+    emu = None
+    gc.collect()
+    assert _emulator_threads() == before + 1
+    assert asr.recognize(sample_audio("hello.wav")).text == ""  # served, no ground truth
+    asr.close()
+    del asr
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _emulator_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert _emulator_threads() == before
 
 

@@ -97,8 +97,8 @@ def _report_fuzz_cases(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def fuzz(max_examples: int) -> Callable[[F], F]:
-    """Hypothesis settings for this module: no deadline, no example database."""
-    return settings(
+    """Hypothesis settings for this module (no deadline, no database); a fuzz target is slow."""
+    apply = settings(
         max_examples=max_examples,
         deadline=None,
         database=None,
@@ -109,6 +109,7 @@ def fuzz(max_examples: int) -> Callable[[F], F]:
             HealthCheck.large_base_example,
         ],
     )
+    return lambda test: pytest.mark.slow(apply(test))
 
 
 # --- shared strategies ------------------------------------------------------------------
@@ -1443,6 +1444,8 @@ VALID_OPTION_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "correct_table_name": PLAIN_TEXT,
     "context": st.lists(NONBLANK, min_size=1, max_size=3).map(hotwords_context),
     "extra": st.dictionaries(st.sampled_from(["x_custom", "beta"]), JSON_VALUES, max_size=2),
+    "callback": st.sampled_from(["https://example.com/cb", "http://127.0.0.1:8080/done?x=1"]),
+    "callback_data": PLAIN_TEXT,
 }
 assert set(VALID_OPTION_VALUES) == set(OPTION_NAMES)
 VALID_OPTIONS = st.fixed_dictionaries({}, optional=VALID_OPTION_VALUES)

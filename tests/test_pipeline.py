@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -30,8 +31,7 @@ from volcspeech.rtc import (
     parse_callback,
     sign_callback,
 )
-from volcspeech.testing import Emulator
-from volcspeech.testing._sample import SampleRoom
+from volcspeech.testing import Emulator, SampleRoom
 
 BUCKET = "segments"
 
@@ -273,7 +273,7 @@ def test_raw_callbacks_are_verified(emu: Emulator) -> None:
         other = {
             "EventType": "RecordStarted",
             "EventData": "{}",
-            "EventTime": "1",
+            "EventTime": str(int(time.time() * 1000)),
             "EventId": "evt-other",
             "AppId": "demo-app",
             "Version": "2020-12-01",

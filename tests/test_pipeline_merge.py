@@ -14,7 +14,7 @@ from volcspeech.pipeline._merge import (
     SegmentPiece,
     merge_stream,
 )
-from volcspeech.testing._sample import SampleRoom, load_sample_room
+from volcspeech.testing import SampleRoom, load_sample_room
 
 EPOCH = 1_700_000_000_000
 

@@ -646,6 +646,7 @@ def soak_items(emu: Emulator, clips: list[Clip], count: int, rng: random.Random)
     return [rng.choice(pool) for _ in range(count)]
 
 
+@pytest.mark.slow
 def test_recognize_many_soak(emu: Emulator, clips: list[Clip]) -> None:
     """300 mixed inputs through recognize_many while random faults of every kind come and go:
     each item ends as its result or as a reported error, in order, none lost or duplicated, and
@@ -744,6 +745,7 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     return all(any(x == y for y in it) for x in short)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["light", "heavy", "random-1", "random-2", "random-3"])
 def test_transcriber_soak(emu: Emulator, mode: str) -> None:
     """SegmentTranscriber on the sample room under random ASR faults gives the ground truth, or

@@ -1,4 +1,4 @@
-"""Tests for the bundled sample room (``volcspeech.testing._sample``)."""
+"""Tests for the bundled sample room (``volcspeech.testing.load_sample_room``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import attrs
 import pytest
 
-from volcspeech.testing._sample import (
+from volcspeech.testing import (
     SampleRoom,
     SampleWord,
     load_sample_room,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from volcspeech import AsrClient, HttpRequest, HttpResponse, RtcClient, errors
+from volcspeech import AsrClient, HttpRequest, HttpResponse, RtcClient, _transport, errors
 from volcspeech._messages import Headers, StreamBody
 from volcspeech._retry import RetryPolicy, decide_retry
 from volcspeech._signing import sign
@@ -333,21 +333,41 @@ def test_a_custom_transports_own_exception_is_typed_and_not_retried() -> None:
 
 @pytest.mark.parametrize("key", [SECRET + "\n", " " + SECRET, SECRET + "\u00e9\u4e2d"])
 def test_a_header_that_cannot_be_sent_is_a_configuration_error(key: str) -> None:
-    """A key with a newline, a leading space or non-Latin-1 text fails once, unquoted, unretried."""
+    """A key with a newline, a leading space or non-Latin-1 text fails once, unquoted, unretried:
+    the client refuses it by name, and the transport seam on its own refuses the header."""
     transport = MockTransport(lambda request: HttpResponse(200, OK, _json(ANSWER)))
-    client = AsrClient(api_key=key, transport=transport, max_retries=3)
+    with pytest.raises(errors.ConfigurationError, match="api_key") as early:
+        AsrClient(api_key=key, transport=transport, max_retries=3)
+    request = HttpRequest("POST", "http://127.0.0.1:9/x", headers={"X-Api-Key": key})
     with pytest.raises(errors.ConfigurationError, match="X-Api-Key") as info:
-        client.recognize(HELLO)
-    assert SECRET not in str(info.value)
-    assert SECRET not in repr(info.value)
+        _transport.send(
+            transport,
+            lambda: request,
+            lambda response: response,
+            settings=_transport.CallSettings(retry=RetryPolicy(attempts=4)),
+        )
+    for exc in (early.value, info.value):
+        assert SECRET not in str(exc)
+        assert SECRET not in repr(exc)
     assert transport.requests == []
 
 
 def test_a_header_that_cannot_be_sent_never_reaches_requests() -> None:
     """Through requests too, a key with a newline is a ConfigurationError and not retried."""
-    client = AsrClient(api_key=SECRET + "\n", endpoint="http://127.0.0.1:9/x", max_retries=3)
-    with pytest.raises(errors.ConfigurationError) as info:
-        client.recognize(HELLO)
+    from volcspeech._http import RequestsTransport
+
+    request = HttpRequest("POST", "http://127.0.0.1:9/x", headers={"X-Api-Key": SECRET + "\n"})
+    transport = RequestsTransport()
+    try:
+        with pytest.raises(errors.ConfigurationError) as info:
+            _transport.send(
+                transport,
+                lambda: request,
+                lambda response: response,
+                settings=_transport.CallSettings(retry=RetryPolicy(attempts=4)),
+            )
+    finally:
+        transport.close()
     assert SECRET not in str(info.value)
 
 

@@ -155,6 +155,7 @@ _header_name = st.from_regex(r"X-[A-Za-z][A-Za-z0-9]{0,10}", fullmatch=True).fil
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=2000,
     deadline=None,

@@ -14,10 +14,11 @@ import urllib.parse
 from typing import Any, Callable, ClassVar, TypeVar, Union
 
 from . import _transport, _worker_cache
+from ._log import redact_exception, remember_secret
 from ._messages import DEFAULT_MAX_ANSWER_BYTES, HttpRequest, HttpResponse, Timeout
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
 from ._transport import CallSettings, Transport
-from .errors import ClientClosedError, ConfigurationError
+from .errors import ClientClosedError, ConfigurationError, VolcSpeechError
 
 __all__ = ["BaseClient", "TimeoutLike", "check_base_url", "display_url"]
 
@@ -64,6 +65,9 @@ def check_base_url(url: Any, field: str = "endpoint", *, allow_userinfo: bool = 
         )
     if not allow_userinfo and (parts.username is not None or parts.password is not None):
         raise ConfigurationError(f"{field} must not contain a user name or password")
+    if parts.password:
+        remember_secret(urllib.parse.unquote(parts.password))  # masked in logs and errors
+        remember_secret(parts.password)
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{field} must not contain a query or fragment")
     if any(c in url for c in "\x00\r\n\t "):
@@ -255,12 +259,16 @@ class BaseClient:
         can_replay: Callable[[], bool] = lambda: True,
     ) -> T:
         self._check_open()
-        return _transport.send(
-            self._http,
-            build,
-            read,
-            settings=settings,
-            request_id=request_id,
-            operation=operation,
-            can_replay=can_replay,
-        )
+        try:
+            return _transport.send(
+                self._http,
+                build,
+                read,
+                settings=settings,
+                request_id=request_id,
+                operation=operation,
+                can_replay=can_replay,
+            )
+        except VolcSpeechError as exc:
+            redact_exception(exc)  # a server may have echoed a key into the message
+            raise

@@ -11,11 +11,12 @@ reason, and the rest of the batch goes on.
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Iterable
 from typing import Any, Callable, TypeVar
 
 from .errors import ExecutorError, ValidationError, VolcSpeechError
 
-__all__ = ["MAX_WORKERS", "check_max_workers", "item_error", "submit"]
+__all__ = ["MAX_WORKERS", "check_batch_args", "check_max_workers", "item_error", "submit"]
 
 T = TypeVar("T")
 
@@ -81,3 +82,24 @@ def item_error(exc: BaseException) -> Exception:
     error = ExecutorError(f"{reason} ({detail})")
     error.__cause__ = exc
     return error
+
+
+def check_batch_args(items: Any, max_workers: Any, executor: Any) -> None:
+    """Check ``recognize_many``'s arguments before anything is sent.
+
+    Raises:
+        ValidationError: naming the bad argument.
+    """
+    if isinstance(items, (str, bytes, bytearray, memoryview)) or not isinstance(items, Iterable):
+        raise ValidationError(
+            "items must be an iterable (list, generator ...) of audio inputs, got "
+            f"{type(items).__name__}; for one file use recognize(), or pass [item]",
+            field="items",
+        )
+    check_max_workers(max_workers)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ValidationError(
+            "executor must be a concurrent.futures.Executor (anything with submit()), "
+            f"got {type(executor).__name__}",
+            field="executor",
+        )

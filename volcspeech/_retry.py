@@ -97,6 +97,13 @@ class RetryPolicy:
     def _check_waits(self, attribute: attrs.Attribute[float], value: float) -> None:
         _check_seconds(attribute.name, value, zero_ok=attribute.name != "total_timeout")
 
+    def __attrs_post_init__(self) -> None:
+        if self.wait_initial > self.wait_max:
+            raise errors.ConfigurationError(
+                f"wait_initial ({self.wait_initial!r}) must not be larger than wait_max "
+                f"({self.wait_max!r})"
+            )
+
     @classmethod
     def from_max_retries(cls, max_retries: int | None, **kwargs: Any) -> RetryPolicy:
         """Build a policy from a client's ``max_retries`` (retries after the first attempt)."""

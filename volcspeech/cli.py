@@ -17,11 +17,13 @@ import argparse
 import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import __version__
+from . import __version__, credentials
+from ._log import REDACTED, redact
 from .errors import APIError, ConfigurationError, VolcSpeechError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,7 +117,38 @@ def _explain_emulated(audio: str, call: AsrCall) -> str:
     )
 
 
+#: Environment variables whose values are secrets: never printed in an error line.
+_SECRET_ENV = (
+    credentials.ENV_SPEECH_API_KEY,
+    credentials.ENV_SPEECH_ACCESS_KEY,
+    credentials.ENV_SECRET_KEY,
+    credentials.ENV_SESSION_TOKEN,
+    credentials.ENV_OLD_SECRET_KEY,
+)
+
+
+def _scrub(line: str) -> str:
+    """``line`` with credential values redacted, and any secret of the environment masked.
+
+    The second step does not rely on where a secret appears: whatever an
+    error message quotes (a server echoing a header, a library's message),
+    the value of a secret variable, raw, stripped or as its repr escapes it,
+    is replaced.
+    """
+    line = redact(line)
+    for name in _SECRET_ENV:
+        value = os.environ.get(name) or ""
+        for form in sorted({value, value.strip(), repr(value)[1:-1]}, key=len, reverse=True):
+            if len(form) >= 4:
+                line = line.replace(form, REDACTED)
+    return line
+
+
 def _describe(exc: VolcSpeechError) -> str:
+    return _scrub(_describe_raw(exc))
+
+
+def _describe_raw(exc: VolcSpeechError) -> str:
     if isinstance(exc, APIError):
         parts = [f"error: {type(exc).__name__}: code={exc.code} message={exc.message}"]
         for label, value in (

@@ -27,16 +27,17 @@ No credential object shows a secret in ``repr``/``str``.
 from __future__ import annotations
 
 import os
-import pickle
-import socket
+import re
 import threading
 import time
+import typing as _typing
 from collections.abc import Mapping
 from typing import Any, Callable, Protocol, runtime_checkable
 
 import attrs
 
-from .errors import ConfigurationError
+from ._log import remember_secret
+from .errors import ConfigurationError, VolcSpeechError
 
 __all__ = [
     "CallableCredentials",
@@ -57,6 +58,9 @@ __all__ = [
     "SpeechCredentialSource",
     "SpeechCredentials",
     "StaticProvider",
+    "check_credential",
+    "check_openapi_credentials",
+    "current_credentials",
     "from_assume_role",
     "from_cli_config",
     "from_ecs_metadata",
@@ -76,6 +80,52 @@ ENV_OLD_SECRET_KEY = "VOLC_SECRETKEY"
 
 #: Refresh temporary credentials this many seconds before they expire.
 DEFAULT_REFRESH_MARGIN = 300.0
+
+
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+def check_credential(value: Any, field: str, *, secret: bool = True) -> str:
+    """Return ``value`` if it can be sent as a credential, else refuse it by name.
+
+    A key read from a file or a Kubernetes secret often ends with a newline;
+    sent as a header, an HTTP library would refuse it quoting the value (the
+    secret) into its error. So every credential is checked here, before any
+    traffic: a non-empty string of visible ASCII characters, no whitespace,
+    no control characters.
+
+    Args:
+        value: the credential as given.
+        field: how the message names it (``"api_key"``, ``"$VOLCSPEECH_API_KEY"``, ...).
+        secret: whether the value is a secret; a valid one is then masked in
+            every later log line and error message (``volcspeech._log.redact``).
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        ConfigurationError: naming ``field`` and what is wrong; the value is never quoted.
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{field} must be a string, got {type(value).__name__}")
+    if _VISIBLE_ASCII.fullmatch(value):
+        if secret:
+            remember_secret(value)
+        return value
+    if not value:
+        raise ConfigurationError(f"{field} is empty")
+    if value != value.strip():
+        problem = (
+            "starts or ends with whitespace (a newline left by a key file or a "
+            "Kubernetes secret?); strip it"
+        )
+    elif any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        problem = "contains a control character"
+    elif any(c.isspace() for c in value):
+        problem = "contains whitespace"
+    else:
+        problem = "contains characters outside ASCII; copy it again from the console"
+    raise ConfigurationError(f"{field} {problem} (the value is not shown)")
 
 
 def _mask(value: str | None) -> str:
@@ -141,21 +191,32 @@ def resolve_speech_credentials(
             or when only half of the old-console pair is given.
     """
     env = os.environ if environ is None else environ
-    if api_key or app_key or access_key:
-        if api_key:
+    if api_key is not None or app_key is not None or access_key is not None:
+        if api_key is not None:
+            check_credential(api_key, "api_key")
+            if app_key is not None:
+                check_credential(app_key, "app_key", secret=False)
             return SpeechCredentials(app_key=app_key, api_key=api_key)
-        if app_key and access_key:
+        if app_key is not None and access_key is not None:
+            check_credential(app_key, "app_key", secret=False)
+            check_credential(access_key, "access_key")
             return SpeechCredentials(app_key=app_key, access_key=access_key)
-        missing = "access_key" if app_key else "app_key"
+        missing = "access_key" if app_key is not None else "app_key"
         raise ConfigurationError(
             f"speech credentials: app_key and access_key go together; {missing} is missing "
             "(or pass api_key= for a new-console API key)"
         )
     env_api = env.get(ENV_SPEECH_API_KEY)
+    env_app = env.get(ENV_SPEECH_APP_KEY) or None
     if env_api:
-        return SpeechCredentials(app_key=env.get(ENV_SPEECH_APP_KEY) or None, api_key=env_api)
-    env_app, env_access = env.get(ENV_SPEECH_APP_KEY), env.get(ENV_SPEECH_ACCESS_KEY)
+        check_credential(env_api, f"${ENV_SPEECH_API_KEY}")
+        if env_app is not None:
+            check_credential(env_app, f"${ENV_SPEECH_APP_KEY}", secret=False)
+        return SpeechCredentials(app_key=env_app, api_key=env_api)
+    env_access = env.get(ENV_SPEECH_ACCESS_KEY)
     if env_app and env_access:
+        check_credential(env_app, f"${ENV_SPEECH_APP_KEY}", secret=False)
+        check_credential(env_access, f"${ENV_SPEECH_ACCESS_KEY}")
         return SpeechCredentials(app_key=env_app, access_key=env_access)
     raise ConfigurationError(
         "no speech credentials found; looked at: the api_key / app_key + access_key "
@@ -251,27 +312,73 @@ class RefreshingProvider:
             if self._fresh():
                 assert self._cached is not None
                 return self._cached
+            failure = None
             try:
                 value = self._vendor.get_credentials()
             except Exception as exc:
-                raise ConfigurationError(
-                    f"credential provider {self.name} failed: {type(exc).__name__}"
-                ) from None
+                failure = type(exc).__name__  # its message may quote a secret: not kept
+            if failure is not None:
+                raise ConfigurationError(f"credential provider {self.name} failed: {failure}")
             if value is None or not getattr(value, "ak", None) or not getattr(value, "sk", None):
                 raise ConfigurationError(f"credential provider {self.name} returned no credentials")
             # The CLI-config provider delegates STS/OIDC modes to an inner provider.
             holder = getattr(self._vendor, "_delegate", None) or self._vendor
             expires = getattr(holder, "expired_time", None)
-            self._cached = OpenApiCredentials(
+            fresh = OpenApiCredentials(
                 access_key_id=value.ak,
                 secret_access_key=value.sk,
                 session_token=getattr(value, "session_token", None) or None,
                 expires_at=float(expires) if isinstance(expires, (int, float)) else None,
             )
+            self._cached = check_openapi_credentials(fresh, f"credential provider {self.name}")
             return self._cached
 
     def __repr__(self) -> str:
         return f"RefreshingProvider({self.name})"
+
+
+def check_openapi_credentials(credentials: Any, source: str) -> OpenApiCredentials:
+    """Return ``credentials`` if they are :class:`OpenApiCredentials` that can be sent.
+
+    Args:
+        credentials: what a provider returned.
+        source: how the message names where they came from.
+
+    Raises:
+        ConfigurationError: naming ``source`` and the field; never a value.
+    """
+    if not isinstance(credentials, OpenApiCredentials):
+        raise ConfigurationError(
+            f"{source} returned {type(credentials).__name__}, not OpenApiCredentials"
+        )
+    check_credential(credentials.access_key_id, f"access_key_id from {source}", secret=False)
+    check_credential(credentials.secret_access_key, f"secret_access_key from {source}")
+    if credentials.session_token is not None:
+        check_credential(credentials.session_token, f"session_token from {source}")
+    return credentials
+
+
+def current_credentials(provider: CredentialProvider) -> OpenApiCredentials:
+    """Ask ``provider`` for credentials and check them (called before each attempt).
+
+    Raises:
+        ConfigurationError: the provider raised something other than a
+            volcspeech error, or returned no usable credentials; the message
+            names the provider and the field, never a secret.
+    """
+    name = f"credential provider {type(provider).__name__}"
+    failure = None
+    try:
+        value = provider.get_credentials()
+    except VolcSpeechError:
+        raise
+    except Exception as exc:
+        # Raised outside the handler, so the provider's error (which may quote
+        # a secret) is not even kept as the context.
+        failure = type(exc).__name__
+    if failure is not None:
+        raise ConfigurationError(f"{name} failed: {failure}")
+    return check_openapi_credentials(value, name)
 
 
 def resolve_openapi_provider(
@@ -292,22 +399,38 @@ def resolve_openapi_provider(
             at), or half a key pair given.
     """
     env = os.environ if environ is None else environ
+    if session_token is not None:
+        check_credential(session_token, "session_token")
     if credentials is not None:
-        if access_key_id or secret_access_key:
+        if access_key_id is not None or secret_access_key is not None:
             raise ConfigurationError("pass either credentials= or an access key pair, not both")
+        if session_token is not None:
+            raise ConfigurationError(
+                "session_token goes with an access key pair; a credentials= provider "
+                "hands out its own token"
+            )
         if not isinstance(credentials, CredentialProvider):
-            raise ConfigurationError("credentials= must have a get_credentials() method")
+            raise ConfigurationError(
+                "credentials= must have a get_credentials() method, "
+                f"got {type(credentials).__name__}"
+            )
         return credentials
-    if access_key_id or secret_access_key:
-        if not (access_key_id and secret_access_key):
-            missing = "secret_access_key" if access_key_id else "access_key_id"
+    if access_key_id is not None or secret_access_key is not None:
+        if access_key_id is None or secret_access_key is None:
+            missing = "secret_access_key" if access_key_id is not None else "access_key_id"
             raise ConfigurationError(f"OpenAPI credentials: {missing} is missing")
+        check_credential(access_key_id, "access_key_id", secret=False)
+        check_credential(secret_access_key, "secret_access_key")
         return StaticProvider(OpenApiCredentials(access_key_id, secret_access_key, session_token))
     env_pairs = ((ENV_ACCESS_KEY, ENV_SECRET_KEY), (ENV_OLD_ACCESS_KEY, ENV_OLD_SECRET_KEY))
     for ak_name, sk_name in env_pairs:
         ak, sk = env.get(ak_name), env.get(sk_name)
         if ak and sk:
-            token = session_token or env.get(ENV_SESSION_TOKEN) or None
+            check_credential(ak, f"${ak_name}", secret=False)
+            check_credential(sk, f"${sk_name}")
+            token = session_token
+            if token is None and env.get(ENV_SESSION_TOKEN):
+                token = check_credential(env[ENV_SESSION_TOKEN], f"${ENV_SESSION_TOKEN}")
             return StaticProvider(OpenApiCredentials(ak, sk, token))
     raise ConfigurationError(
         "no OpenAPI credentials found; looked at: the access_key_id / secret_access_key "
@@ -396,170 +519,25 @@ def from_ecs_metadata(role_name: str | None = None) -> RefreshingProvider:
 
 
 # --- credential sources: what a pickled client carries ----------------------------
-#
-# A client pickles as its configuration plus one of these. Each is a small,
-# picklable description of *where* credentials come from; the keys themselves
-# are read in the process that uses the client, at its first request.
+# Defined in ``_credential_sources`` (it builds on the types above) and served
+# from here on first use, like ``volcspeech``'s own lazy names.
+
+_SOURCES = ("CallableCredentials", "EnvCredentials", "ProfileCredentials", "SpeechCredentialSource")
+
+if _typing.TYPE_CHECKING:  # pragma: no cover
+    from ._credential_sources import (
+        CallableCredentials,
+        EnvCredentials,
+        ProfileCredentials,
+        SpeechCredentialSource,
+    )
 
 
-@runtime_checkable
-class SpeechCredentialSource(Protocol):
-    """Anything that hands out speech credentials where the client runs.
+def __getattr__(name: str) -> Any:
+    if name in _SOURCES:
+        import importlib
 
-    ``AsrClient(credentials=source)`` calls it at the client's first request.
-    """
-
-    def get_speech_credentials(self) -> SpeechCredentials:
-        """Return the speech credentials to use."""
-        ...
-
-
-def _where() -> str:
-    return f"process {os.getpid()} on {socket.gethostname()}"
-
-
-@attrs.frozen
-class EnvCredentials:
-    """Credentials read from the environment of the process where the client runs.
-
-    Serves both services: :meth:`get_speech_credentials` reads
-    ``VOLCSPEECH_API_KEY`` (or ``VOLCSPEECH_APP_KEY`` + ``VOLCSPEECH_ACCESS_KEY``),
-    :meth:`get_credentials` reads ``VOLCENGINE_ACCESS_KEY`` +
-    ``VOLCENGINE_SECRET_KEY`` (+ ``VOLCENGINE_SESSION_TOKEN``). Nothing is read
-    when it is built or unpickled, so a client built with
-    ``credentials=EnvCredentials()`` can be created (and sent through a
-    scheduler) where no key is set; only the workers need them.
-    """
-
-    def get_speech_credentials(self) -> SpeechCredentials:
-        """Read the speech credentials from this process's environment.
-
-        Raises:
-            ConfigurationError: none set here (the message names the variables
-                and the process).
-        """
-        try:
-            return resolve_speech_credentials()
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"{exc} (in the environment of {_where()})") from None
-
-    def get_credentials(self) -> OpenApiCredentials:
-        """Read the OpenAPI credentials from this process's environment.
-
-        Raises:
-            ConfigurationError: none set here.
-        """
-        try:
-            return resolve_openapi_provider().get_credentials()
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"{exc} (in the environment of {_where()})") from None
-
-
-@attrs.frozen
-class CallableCredentials:
-    """Credentials from a picklable callable, called where the client runs.
-
-    The callable takes no arguments and returns :class:`SpeechCredentials`
-    (for ``AsrClient``) or :class:`OpenApiCredentials` (for ``RtcClient``),
-    e.g. read from a secret manager. It must itself pickle: a module-level
-    function or a small class, not a lambda or a local function. ``AsrClient``
-    calls it once, at its first request; ``RtcClient`` before each request
-    (cache inside it if a call is costly).
-
-    Attributes:
-        factory: the callable.
-    """
-
-    factory: Callable[[], Any]
-
-    def __attrs_post_init__(self) -> None:
-        if not callable(self.factory):
-            raise ConfigurationError(
-                f"CallableCredentials needs a callable, got {type(self.factory).__name__}"
-            )
-
-    def _call(self, kind: type[Any]) -> Any:
-        try:
-            value = self.factory()
-        except ConfigurationError:
-            raise
-        except Exception as exc:
-            raise ConfigurationError(
-                f"the credentials callable {_name(self.factory)} failed: {type(exc).__name__}"
-            ) from None
-        if not isinstance(value, kind):
-            raise ConfigurationError(
-                f"the credentials callable {_name(self.factory)} returned "
-                f"{type(value).__name__}, expected {kind.__name__}"
-            )
+        value = getattr(importlib.import_module("volcspeech._credential_sources"), name)
+        globals()[name] = value
         return value
-
-    def get_speech_credentials(self) -> SpeechCredentials:
-        """Call the callable for speech credentials.
-
-        Raises:
-            ConfigurationError: it failed or returned something else.
-        """
-        return self._call(SpeechCredentials)  # type: ignore[no-any-return]
-
-    def get_credentials(self) -> OpenApiCredentials:
-        """Call the callable for OpenAPI credentials.
-
-        Raises:
-            ConfigurationError: it failed or returned something else.
-        """
-        return self._call(OpenApiCredentials)  # type: ignore[no-any-return]
-
-    def __repr__(self) -> str:
-        return f"CallableCredentials({_name(self.factory)})"
-
-    def __reduce__(self) -> Any:
-        try:
-            pickle.dumps(self.factory)
-        except Exception as exc:
-            raise ConfigurationError(
-                f"the credentials callable {_name(self.factory)} does not pickle "
-                f"({type(exc).__name__}); use a module-level function or a small class"
-            ) from None
-        return (CallableCredentials, (self.factory,))
-
-
-def _name(func: Any) -> str:
-    return str(getattr(func, "__qualname__", type(func).__name__))
-
-
-_SOURCE_LOCK = threading.Lock()
-
-
-@attrs.frozen
-class ProfileCredentials:
-    """OpenAPI credentials of a ``volcengine`` CLI profile, read where the client runs.
-
-    The picklable form of :func:`from_cli_config`: each process that uses it
-    reads the profile from its own config file at its first request (and
-    refreshes temporary credentials before they expire).
-
-    Attributes:
-        profile: the profile name; the CLI's current profile by default.
-        config_path: the config file; ``$VOLCENGINE_CLI_CONFIG_FILE`` or the CLI default.
-    """
-
-    profile: str | None = None
-    config_path: str | None = None
-    # (pid, provider): built on first use in each process, never pickled.
-    _built: list[Any] = attrs.field(init=False, factory=list, eq=False, repr=False)
-
-    def get_credentials(self) -> OpenApiCredentials:
-        """Return current credentials of the profile (read on first use in this process).
-
-        Raises:
-            ConfigurationError: the profile cannot be read (named, without secrets).
-        """
-        with _SOURCE_LOCK:
-            if not self._built or self._built[0] != os.getpid():
-                self._built[:] = [os.getpid(), from_cli_config(self.profile, self.config_path)]
-            provider: RefreshingProvider = self._built[1]
-        return provider.get_credentials()
-
-    def __reduce__(self) -> Any:
-        return (ProfileCredentials, (self.profile, self.config_path))
+    raise AttributeError(f"module 'volcspeech.credentials' has no attribute {name!r}")

@@ -85,6 +85,25 @@ class VolcSpeechError(Exception):
         """Whether repeating the same request may succeed."""
         return False
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: ``type``, ``message``, ``retryable`` and the ids it carries.
+
+        An :class:`APIError` always has ``code``, ``http_status``, ``request_id``
+        and ``log_id`` (``None`` when unknown). Never a credential, and never a
+        response ``body`` (it may echo the request).
+        """
+        out: dict[str, Any] = {
+            "type": type(self).__name__,
+            "message": getattr(self, "message", None) or Exception.__str__(self),
+            "retryable": self.retryable,
+        }
+        always = ("code", "http_status", "request_id", "log_id")
+        for name in (*always, "retry_after", "field"):
+            value = getattr(self, name, None)
+            if value is not None or (name in always and isinstance(self, APIError)):
+                out[name] = value
+        return out
+
 
 class ConfigurationError(VolcSpeechError, ValueError):
     """The client is missing or has invalid configuration (credentials, endpoint)."""

@@ -1,8 +1,10 @@
-"""Flash recorded-file speech recognition (大模型录音文件极速版).
+"""Recorded-file speech recognition: flash (极速版) and standard (标准版, submit/query).
 
-One HTTP request per file: inline audio (streamed as base64) or an
+Flash: one HTTP request per file: inline audio (streamed as base64) or an
 ``http(s)://`` URL in, a :class:`Transcript` with utterances and word timings
-out.
+out. Standard: :meth:`AsrClient.submit` a task, :meth:`AsrClient.query` or
+:meth:`AsrClient.wait` for it; ``recognize(..., api="auto")`` picks the API
+by the audio's size and duration.
 
 Example:
     >>> from volcspeech.testing import Emulator
@@ -17,17 +19,30 @@ from __future__ import annotations
 from .._subtitles import Cue, cues_from_utterances, format_srt, format_vtt
 from ._audio import LargeInlineAudioWarning
 from ._client import AsrClient, BatchResult
+from ._models import AsrModel, RecognitionTask, TaskState, TaskStatus
 from ._options import RecognitionOptions, SensitiveWordsFilter, dialog_context, hotwords_context
 from ._results import Transcript, Utterance, Word
+from ._standard_poll import PollSchedule
+from ._uploaders import PresignedUploader, S3Uploader, TosUploader, Uploader, UploadSource
 
 __all__ = [
     "AsrClient",
+    "AsrModel",
     "BatchResult",
     "Cue",
     "LargeInlineAudioWarning",
+    "PollSchedule",
+    "PresignedUploader",
     "RecognitionOptions",
+    "RecognitionTask",
+    "S3Uploader",
     "SensitiveWordsFilter",
+    "TaskState",
+    "TaskStatus",
+    "TosUploader",
     "Transcript",
+    "UploadSource",
+    "Uploader",
     "Utterance",
     "Word",
     "cues_from_utterances",

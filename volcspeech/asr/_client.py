@@ -9,26 +9,37 @@ import sys
 import threading
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
 from .. import _executors
 from .._base_client import BaseClient, TimeoutLike, check_base_url, display_url
+from .._credential_sources import SpeechCredentialSource
 from .._retry import RetryPolicy
 from .._transport import Transport
-from ..credentials import (
-    EnvCredentials,
-    SpeechCredentials,
-    SpeechCredentialSource,
-    resolve_speech_credentials,
-)
 from ..errors import ConfigurationError, ValidationError
-from ._audio import LARGE_INLINE_BYTES, AudioInput, LargeInlineAudioWarning, prepare_audio
+from ._audio import (
+    LARGE_INLINE_BYTES,
+    MAX_AUDIO_BYTES,
+    AudioInput,
+    LargeInlineAudioWarning,
+    prepare_audio,
+)
+from ._credentials import SpeechCredentialsMixin
 from ._flash import FLASH_PATH, LOG_ID_HEADER, build_recognize, read_recognize
+from ._models import STANDARD_2_RESOURCE_ID, AsrModel
 from ._options import RecognitionOptions
 from ._results import Transcript
+from ._standard_batch import standard_batch
+from ._standard_client import (
+    StandardOperations,
+    flash_resource_id,
+    resolve_client_model,
+)
+from ._standard_poll import PollLike
+from ._standard_routing import check_api_choice
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._http import Session
@@ -49,6 +60,12 @@ DEFAULT_ENDPOINT = DEFAULT_BASE_URL + FLASH_PATH
 DEFAULT_RESOURCE_ID = "volc.bigasr.auc_turbo"
 #: Parallel recognitions of :meth:`AsrClient.recognize_many` by default.
 DEFAULT_MAX_WORKERS = 8
+#: The standard API's model by default: 2.0 (``volc.seedasr.auc``).
+DEFAULT_STANDARD_MODEL = AsrModel.STANDARD_2
+#: Local audio sent inline (``audio.data``) to the standard API up to this size
+#: by default (the flash limit); beyond it an uploader is needed. *Uncertain*:
+#: the vendor documents ``audio.url``; set ``standard_inline_bytes=0`` to always upload.
+DEFAULT_STANDARD_INLINE_BYTES = MAX_AUDIO_BYTES
 
 _DEFAULT_OPTIONS = RecognitionOptions()
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]{1,256}$")
@@ -83,6 +100,20 @@ class BatchResult:
         assert self.transcript is not None
         return self.transcript
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``index``, ``input`` (a path or URL as a string, else
+        ``None``), ``transcript`` (its ``to_dict()``) and ``error`` (its ``to_dict()``)."""
+        from ._records import batch_result_to_dict
+
+        return batch_result_to_dict(self.index, self.input, self.transcript, self.error)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BatchResult:
+        """Read what :meth:`to_dict` wrote; the error comes back as its volcspeech class."""
+        from ._records import batch_result_fields
+
+        return cls(**batch_result_fields(data))
+
 
 class _Progress:
     """A one-line progress report on stderr (``\\r``-rewritten)."""
@@ -107,27 +138,6 @@ class _Progress:
             self._stream.flush()
 
 
-def check_batch_args(items: Any, max_workers: Any, executor: Any) -> None:
-    """Check ``recognize_many``'s arguments before anything is sent.
-
-    Raises:
-        ValidationError: naming the bad argument.
-    """
-    if isinstance(items, (str, bytes, bytearray, memoryview)) or not isinstance(items, Iterable):
-        raise ValidationError(
-            "items must be an iterable (list, generator ...) of audio inputs, got "
-            f"{type(items).__name__}; for one file use recognize(), or pass [item]",
-            field="items",
-        )
-    _executors.check_max_workers(max_workers)
-    if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise ValidationError(
-            "executor must be a concurrent.futures.Executor (anything with submit()), "
-            f"got {type(executor).__name__}",
-            field="executor",
-        )
-
-
 def _base_of(endpoint: str) -> str:
     """The base URL of a flash endpoint: without the flash path when it ends with it."""
     if endpoint.rstrip("/").endswith(FLASH_PATH):
@@ -136,8 +146,8 @@ def _base_of(endpoint: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-class AsrClient(BaseClient):
-    """A client of the flash recorded-file recognition API.
+class AsrClient(SpeechCredentialsMixin, StandardOperations, BaseClient):
+    """A client of the recorded-file recognition APIs: flash, and standard (submit/query).
 
     Safe to share across threads; one pooled HTTP session serves them all
     (its pool grows to the number of threads using the client at once).
@@ -178,6 +188,12 @@ class AsrClient(BaseClient):
             :class:`~volcspeech.credentials.CallableCredentials`.
         allow_pickling_secrets: let a client given literal keys pickle with
             them (unsafe; see ``docs/scaling.md``).
+        model: the standard API's model: ``"2.0"`` (``volc.seedasr.auc``, the
+            default), ``"1.0"`` (``volc.bigasr.auc``), an :class:`AsrModel` or a
+            raw resource id. ``"flash"`` leaves the default.
+        standard_inline_bytes: local audio up to this size goes to the standard
+            API inline (``audio.data``; 100 MiB by default); beyond it an
+            ``uploader=`` is needed. ``0``: always upload.
 
     Credentials not given here are read from ``VOLCSPEECH_API_KEY``, or
     ``VOLCSPEECH_APP_KEY`` with ``VOLCSPEECH_ACCESS_KEY``.
@@ -211,6 +227,8 @@ class AsrClient(BaseClient):
         transport: Transport | None = None,
         credentials: SpeechCredentialSource | None = None,
         allow_pickling_secrets: bool = False,
+        model: str | AsrModel = DEFAULT_STANDARD_MODEL,
+        standard_inline_bytes: int = DEFAULT_STANDARD_INLINE_BYTES,
     ) -> None:
         self._set_credentials(app_key, access_key, api_key, credentials)
         if base_url is not None:
@@ -226,6 +244,21 @@ class AsrClient(BaseClient):
         if uid is not None and (not isinstance(uid, str) or not uid):
             raise ConfigurationError(f"uid must be a non-empty string, got {uid!r}")
         self._uid = uid
+        try:
+            standard = resolve_client_model(model)
+        except ValidationError as exc:
+            raise ConfigurationError(str(exc)) from None
+        #: The standard API's ``X-Api-Resource-Id`` (the client's ``model``).
+        self.standard_resource_id = standard if standard is not None else STANDARD_2_RESOURCE_ID
+        if (
+            isinstance(standard_inline_bytes, bool)
+            or not isinstance(standard_inline_bytes, int)
+            or standard_inline_bytes < 0
+        ):
+            raise ConfigurationError(
+                f"standard_inline_bytes must be an int >= 0, got {standard_inline_bytes!r}"
+            )
+        self.standard_inline_bytes = standard_inline_bytes
         super().__init__(
             timeout=timeout,
             max_retries=max_retries,
@@ -242,79 +275,16 @@ class AsrClient(BaseClient):
 
     log_id_header = LOG_ID_HEADER
 
-    # --- credentials and pickling ------------------------------------------------
-
-    def _set_credentials(
-        self,
-        app_key: str | None,
-        access_key: str | None,
-        api_key: str | None,
-        source: SpeechCredentialSource | None,
-    ) -> None:
-        self._resolved: SpeechCredentials | None = None
-        self._literal_keys = bool(app_key or access_key or api_key)
-        if source is not None:
-            if self._literal_keys:
-                raise ConfigurationError("pass either credentials= or keys, not both")
-            if not isinstance(source, SpeechCredentialSource):
-                raise ConfigurationError(
-                    "credentials= must have a get_speech_credentials() method (e.g. "
-                    f"volcspeech.credentials.EnvCredentials()), got {type(source).__name__}"
-                )
-            self._source: SpeechCredentialSource | None = source  # read at the first request
-        elif self._literal_keys:
-            self._resolved = resolve_speech_credentials(app_key, access_key, api_key)
-            self._source = None
-        else:
-            # Checked now, so a missing key fails here; a pickled copy re-reads
-            # its own environment instead.
-            self._resolved = resolve_speech_credentials()
-            self._source = EnvCredentials()
-
-    @property
-    def _credentials(self) -> SpeechCredentials:
-        """The credentials, read from the source at the first request."""
-        resolved = self._resolved
-        if resolved is None:
-            assert self._source is not None
-            resolved = self._source.get_speech_credentials()
-            if not isinstance(resolved, SpeechCredentials):
-                raise ConfigurationError(
-                    f"{type(self._source).__name__}.get_speech_credentials() returned "
-                    f"{type(resolved).__name__}, expected SpeechCredentials"
-                )
-            self._resolved = resolved
-        return resolved
-
-    @property
-    def uid(self) -> str:
-        """``user.uid`` of each request: as given, else the APP ID or ``"volcspeech"``."""
-        return self._uid if self._uid is not None else self._credentials.uid
-
     def _pickle_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {
+        return {
             "endpoint": self.endpoint,
             "base_url": self._given_base_url,
             "resource_id": self.resource_id,
             "uid": self._uid,
+            "model": self.standard_resource_id,
+            "standard_inline_bytes": self.standard_inline_bytes,
+            **self._credential_config(),
         }
-        if self._source is not None:
-            config["credentials"] = self._source
-        elif self._allow_pickling_secrets:
-            creds = self._credentials
-            config.update(app_key=creds.app_key, access_key=creds.access_key)
-            config["api_key"] = creds.api_key
-        else:
-            raise ConfigurationError(
-                "this AsrClient was given literal keys, which never travel in a pickle. "
-                "For process pools and Dask, set VOLCSPEECH_API_KEY (or VOLCSPEECH_APP_KEY + "
-                "VOLCSPEECH_ACCESS_KEY) in the workers' environment and build the client "
-                "without keys (credentials=volcspeech.credentials.EnvCredentials() where this "
-                "process has none), or pass credentials=CallableCredentials(a module-level "
-                "function). allow_pickling_secrets=True sends the keys inside the pickle "
-                "(unsafe)."
-            )
-        return config
 
     def __repr__(self) -> str:
         if self._source is not None:
@@ -353,8 +323,19 @@ class AsrClient(BaseClient):
         request_id: str | None = None,
         timeout: TimeoutLike = None,
         deadline: float | None = None,
+        api: str = "flash",
+        uploader: Any = None,
+        model: str | AsrModel | None = None,
+        poll: PollLike = None,
     ) -> Transcript:
         """Recognize one audio file.
+
+        ``api="flash"`` (the default) makes one request to the flash API.
+        ``api="standard"`` submits a standard-API task and waits for it
+        (:meth:`submit` + :meth:`wait`). ``api="auto"`` uses flash for audio
+        inside its limits (100 MiB, 2 h) and the standard API beyond them
+        (local audio beyond the inline limit then needs ``uploader=``); URLs
+        are never fetched here, so ``"auto"`` sends them to flash.
 
         Args:
             audio: a path (``str`` or ``os.PathLike``), ``bytes`` /
@@ -365,7 +346,16 @@ class AsrClient(BaseClient):
                 filled in from the audio's bytes when unset.
             request_id: the ``X-Api-Request-Id``; a fresh UUID4 by default.
             timeout: this call's per-attempt timeouts (the client's by default).
-            deadline: this call's total time limit in seconds (the client's by default).
+            deadline: this call's total time limit in seconds (the client's by
+                default); with the standard API, how long to wait for the task (3 h
+                by default) while each request keeps the client's limit.
+            api: ``"flash"``, ``"standard"`` or ``"auto"``.
+            uploader: for the standard API: an object with ``upload(source) -> url``
+                (e.g. :class:`~volcspeech.asr.TosUploader`) for local audio.
+            model: the model: ``"flash"`` or a raw flash resource id with
+                ``api="flash"``; ``"1.0"``, ``"2.0"`` or a resource id for the
+                standard API (with ``"auto"``, for the standard side only).
+            poll: the standard API's polling schedule (see :meth:`wait`).
 
         Returns:
             The transcript; ``silent=True`` with no text for all-silent audio.
@@ -380,12 +370,27 @@ class AsrClient(BaseClient):
             ClientClosedError: the client is closed.
         """
         self._check_open()
+        api = check_api_choice(api)
+        if api != "flash":
+            return self._recognize_routed(
+                audio,
+                api=api,
+                options=options,
+                request_id=request_id,
+                timeout=timeout,
+                deadline=deadline,
+                uploader=uploader,
+                model=model,
+                poll=poll,
+            )
+        resource_id = flash_resource_id(model, self.resource_id)
         if options is None:
             options = _DEFAULT_OPTIONS
         elif not isinstance(options, RecognitionOptions):
             raise ValidationError(
                 f"options must be RecognitionOptions, got {type(options).__name__}"
             )
+        options.check_api("flash")
         if request_id is None:
             request_id = str(uuid.uuid4())
         elif not isinstance(request_id, str) or not _HEADER_SAFE.match(request_id):
@@ -401,7 +406,7 @@ class AsrClient(BaseClient):
             request = build_recognize(
                 url=self.endpoint,
                 auth_headers=self._credentials.headers(),
-                resource_id=self.resource_id,
+                resource_id=resource_id,
                 request_id=request_id,
                 uid=self.uid,
                 audio=prepared,
@@ -430,8 +435,17 @@ class AsrClient(BaseClient):
         max_workers: int = DEFAULT_MAX_WORKERS,
         executor: concurrent.futures.Executor | None = None,
         progress: bool = False,
+        api: str = "flash",
+        uploader: Any = None,
+        model: str | AsrModel | None = None,
+        poll: PollLike = None,
     ) -> Iterator[BatchResult]:
         """Recognize many files in parallel, yielding results in input order.
+
+        With ``api="standard"`` (or ``"auto"`` for audio beyond flash's
+        limits) every task is submitted first, then all are polled together
+        from this thread: no thread waits for a task, and at most 4 threads
+        (``min(max_workers, 4)``) make the submits and queries.
 
         A failing item yields a :class:`BatchResult` with its ``error``; the
         batch goes on. At most ``2 * max_workers`` items are in flight (read
@@ -451,6 +465,10 @@ class AsrClient(BaseClient):
                 cannot be pickled is that item's error
                 (:class:`~volcspeech.errors.ExecutorError`).
             progress: print a progress line on stderr.
+            api: ``"flash"`` (default), ``"standard"`` or ``"auto"``, as for :meth:`recognize`.
+            uploader: for the standard API, as for :meth:`recognize`.
+            model: the standard model, as for :meth:`submit`.
+            poll: the polling schedule of each standard task.
 
         Yields:
             One :class:`BatchResult` per item, in input order.
@@ -460,12 +478,27 @@ class AsrClient(BaseClient):
                 is not an int from 1 to 1024, ``executor`` is not an Executor, or
                 ``options`` is invalid.
         """
-        check_batch_args(items, max_workers, executor)
+        _executors.check_batch_args(items, max_workers, executor)
         if options is not None and not isinstance(options, RecognitionOptions):
             raise ValidationError(
                 f"options must be RecognitionOptions, got {type(options).__name__}"
             )
         self._check_open()
+        if check_api_choice(api) != "flash":
+            total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+            return standard_batch(
+                self,
+                items,
+                api=api,
+                options=options,
+                max_workers=max_workers,
+                executor=executor,
+                make_result=BatchResult,
+                progress=_Progress(total, sys.stderr) if progress else None,
+                uploader=uploader,
+                model=model,
+                poll=poll,
+            )
         return self._batch(items, options, max_workers, executor, progress)
 
     def _batch(

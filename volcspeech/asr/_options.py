@@ -1,16 +1,20 @@
-"""Recognition options: every documented request field of the flash API, typed.
+"""Recognition options: every documented request field of both recorded-file APIs, typed.
 
-The flash API takes the fields of the standard recorded-file API minus
+The flash API takes the fields of the standard (submit/query) API minus
 ``callback``, ``callback_data``, ``enable_lid``, ``enable_emotion_detection``,
-``enable_gender_detection``, ``show_volume`` and ``show_speech_rate``. A field
-left at ``None`` is not sent, so the service's own default applies (defaults
-differ between revisions of the vendor's docs; volcspeech never guesses one).
-Only ``model_name`` is always sent: the body requires it.
+``enable_gender_detection``, ``show_volume`` and ``show_speech_rate``
+(:data:`STANDARD_ONLY_FIELDS`); setting one of them and recognizing with the
+flash API is a :class:`~volcspeech.errors.ValidationError` naming the field
+(:meth:`RecognitionOptions.check_api`). A field left at ``None`` is not sent,
+so the service's own default applies (defaults differ between revisions of
+the vendor's docs; volcspeech never guesses one). Only ``model_name`` is
+always sent: the body requires it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Union
 
@@ -19,8 +23,11 @@ import attrs
 from ..errors import ValidationError
 
 __all__ = [
+    "API_NAMES",
     "AUDIO_FIELDS",
+    "FLASH_ONLY_FIELDS",
     "REQUEST_FIELDS",
+    "STANDARD_ONLY_FIELDS",
     "RecognitionOptions",
     "SensitiveWordsFilter",
     "dialog_context",
@@ -48,16 +55,25 @@ REQUEST_FIELDS = (
 )
 #: Fields of ``request.corpus``.
 CORPUS_FIELDS = ("boosting_table_name", "correct_table_name", "context")
-#: Standard-API fields the flash API removed; refused in ``extra``.
-REMOVED_FIELDS = (
-    "callback",
-    "callback_data",
+#: Fields only the standard (submit/query) API takes; the flash API removed them.
+STANDARD_ONLY_FIELDS = (
     "enable_lid",
     "enable_emotion_detection",
     "enable_gender_detection",
     "show_volume",
     "show_speech_rate",
+    "callback",
+    "callback_data",
 )
+#: Fields only the flash API takes: none is documented (flash is standard minus
+#: :data:`STANDARD_ONLY_FIELDS`); kept so a later difference is one line.
+FLASH_ONLY_FIELDS: tuple[str, ...] = ()
+#: ``request`` fields of the standard API (``callback``/``callback_data`` are top-level).
+STANDARD_REQUEST_FIELDS = STANDARD_ONLY_FIELDS[:5]
+#: Body fields of the standard API outside ``request`` (vendor doc table: level 1).
+STANDARD_TOP_FIELDS = STANDARD_ONLY_FIELDS[5:]
+#: The recorded-file APIs, as named by ``api=``.
+API_NAMES = ("flash", "standard")
 
 FORMATS = ("raw", "wav", "mp3", "ogg")
 CODECS = ("raw", "opus")
@@ -231,8 +247,12 @@ def _check_extra(value: Mapping[str, Any]) -> Mapping[str, Any]:
             raise _fail("extra", f"{key!r} is a typed field: set RecognitionOptions({key}=...)")
         if key in AUDIO_FIELDS:
             raise _fail("extra", f"{key!r} is an audio field: set RecognitionOptions({key}=...)")
-        if key in REMOVED_FIELDS:
-            raise _fail("extra", f"{key!r} is not supported by the flash API")
+        if key in STANDARD_ONLY_FIELDS:
+            raise _fail(
+                "extra",
+                f"{key!r} is not supported by the flash API; it is a typed standard-API "
+                f"field: set RecognitionOptions({key}=...) and use api='standard'",
+            )
     try:
         json.dumps(dict(value))
     except (TypeError, ValueError, RecursionError) as exc:
@@ -276,6 +296,17 @@ class RecognitionOptions:
         correct_table_name: a replacement table (sent in ``request.corpus``).
         context: a JSON string from :func:`hotwords_context` or
             :func:`dialog_context` (sent in ``request.corpus``).
+        enable_lid: (standard API) language identification; utterances carry
+            ``additions.lid_lang`` (:attr:`Utterance.language`).
+        enable_emotion_detection: (standard API) utterances carry
+            ``additions.emotion`` (angry, happy, neutral, sad, surprise).
+        enable_gender_detection: (standard API) utterances carry ``additions.gender``
+            (male / female).
+        show_volume: (standard API) utterances carry ``additions.volume`` (dB).
+        show_speech_rate: (standard API) utterances carry ``additions.speech_rate``
+            (tokens per second).
+        callback: (standard API) a URL the service calls when the task ends.
+        callback_data: (standard API) a string handed back with the callback.
         extra: more ``request`` fields, for ones the vendor documents later;
             keys of typed fields are refused.
     """
@@ -312,7 +343,24 @@ class RecognitionOptions:
     correct_table_name: str | None = attrs.field(default=None, validator=_optional(str, "a str"))
     context: str | None = attrs.field(default=None, validator=_json_object_string)
 
+    enable_lid: bool | None = attrs.field(default=None, validator=_optional(bool, "a bool"))
+    enable_emotion_detection: bool | None = attrs.field(
+        default=None, validator=_optional(bool, "a bool")
+    )
+    enable_gender_detection: bool | None = attrs.field(
+        default=None, validator=_optional(bool, "a bool")
+    )
+    show_volume: bool | None = attrs.field(default=None, validator=_optional(bool, "a bool"))
+    show_speech_rate: bool | None = attrs.field(default=None, validator=_optional(bool, "a bool"))
+    callback: str | None = attrs.field(default=None, validator=_optional(str, "a str"))
+    callback_data: str | None = attrs.field(default=None, validator=_optional(str, "a str"))
+
     extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_check_extra)
+
+    @callback.validator
+    def _check_callback(self, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+        if value is not None and not re.match(r"^https?://[^\s/]+\S*$", value):
+            raise _fail(attribute.name, f"must be an http(s):// URL, got {value[:100]!r}")
 
     @model_name.validator
     def _check_model_name(self, attribute: attrs.Attribute[str], value: str) -> None:
@@ -346,6 +394,48 @@ class RecognitionOptions:
         """
         return {name: value for name in AUDIO_FIELDS if (value := getattr(self, name)) is not None}
 
+    def standard_fields_set(self) -> tuple[str, ...]:
+        """The standard-only fields that are set (empty: the options suit the flash API)."""
+        return tuple(name for name in STANDARD_ONLY_FIELDS if getattr(self, name) is not None)
+
+    def check_api(self, api: str) -> None:
+        """Refuse the fields ``api`` does not take.
+
+        Args:
+            api: ``"flash"`` or ``"standard"``.
+
+        Raises:
+            ValidationError: naming the first field the API does not take.
+
+        Example:
+            >>> RecognitionOptions(enable_lid=True).check_api("flash")
+            Traceback (most recent call last):
+            ...
+            volcspeech.errors.ValidationError: RecognitionOptions.enable_lid: ...
+        """
+        if api not in API_NAMES:
+            raise ValidationError(
+                f"api must be one of {', '.join(map(repr, API_NAMES))}, got {api!r}", field="api"
+            )
+        refused = STANDARD_ONLY_FIELDS if api == "flash" else FLASH_ONLY_FIELDS
+        other = "standard" if api == "flash" else "flash"
+        for name in refused:
+            if getattr(self, name) is not None:
+                raise _fail(
+                    name,
+                    f"the {api} API does not take this field (only the {other} API does): "
+                    f"leave it unset or recognize with api={other!r}"
+                    + (" (AsrClient.submit)" if other == "standard" else ""),
+                )
+
+    def to_top_level_dict(self) -> dict[str, Any]:
+        """The standard API's body fields outside ``request`` (``callback``, ``callback_data``)."""
+        return {
+            name: value
+            for name in STANDARD_TOP_FIELDS
+            if (value := getattr(self, name)) is not None
+        }
+
     def to_request_dict(self) -> dict[str, Any]:
         """The ``request`` object: ``model_name``, the fields that are set, ``corpus``, ``extra``.
 
@@ -354,7 +444,9 @@ class RecognitionOptions:
             {'model_name': 'bigmodel', 'enable_itn': True}
         """
         out: dict[str, Any] = {
-            name: value for name in REQUEST_FIELDS if (value := getattr(self, name)) is not None
+            name: value
+            for name in REQUEST_FIELDS + STANDARD_REQUEST_FIELDS
+            if (value := getattr(self, name)) is not None
         }
         corpus = {
             name: value for name in CORPUS_FIELDS if (value := getattr(self, name)) is not None

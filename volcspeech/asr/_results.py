@@ -21,6 +21,8 @@ import attrs
 
 from .. import errors
 from .._subtitles import Cue, cues_from_utterances, format_srt, format_vtt
+from ._display import preview as _preview
+from ._display import transcript_html
 
 __all__ = [
     "STATUS_OK",
@@ -39,6 +41,16 @@ STATUS_SILENT = 20000003
 def _dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
     # Plain dicts: they pickle (process executors) and json.dump as they are.
     return dict(value) if value else {}
+
+
+def _read(read: Any, data: Any, where: str, *, what: str) -> Any:
+    """Run one of the readers below, turning a malformed field into a ProtocolError."""
+    if not isinstance(data, Mapping):
+        raise errors.ProtocolError(f"malformed {what}: {where} is not a JSON object")
+    try:
+        return read(data, where)
+    except _Malformed as exc:
+        raise errors.ProtocolError(f"malformed {what}: {exc}") from None
 
 
 class _Timed:
@@ -68,6 +80,56 @@ class _Timed:
         """``end_time - start_time``."""
         return self.end_time - self.start_time
 
+    # Standard-API extras (vendor doc 6561/1354868): read from ``additions``,
+    # typed where the doc gives a type; the raw values stay in ``additions``.
+
+    @property
+    def language(self) -> str | None:
+        """``additions["lid_lang"]`` (with ``enable_lid``), e.g. ``"speech_en"``."""
+        return _text(self.additions.get("lid_lang"))
+
+    @property
+    def emotion(self) -> str | None:
+        """``additions["emotion"]`` (with ``enable_emotion_detection``): angry, happy, neutral,
+        sad or surprise."""
+        return _text(self.additions.get("emotion"))
+
+    @property
+    def gender(self) -> str | None:
+        """``additions["gender"]`` (with ``enable_gender_detection``): male or female."""
+        return _text(self.additions.get("gender"))
+
+    @property
+    def volume(self) -> float | None:
+        """``additions["volume"]`` in dB (with ``show_volume``); ``None`` if absent or not a
+        number."""
+        return _number(self.additions.get("volume"))
+
+    @property
+    def speech_rate(self) -> float | None:
+        """``additions["speech_rate"]`` in tokens per second (with ``show_speech_rate``);
+        ``None`` if absent or not a number."""
+        return _number(self.additions.get("speech_rate"))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _number(value: Any) -> float | None:
+    """A number sent as a JSON number or a numeric string; ``None`` otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    return None
+
 
 @attrs.frozen
 class Word(_Timed):
@@ -88,6 +150,50 @@ class Word(_Timed):
     confidence: float | None = None
     blank_duration: int | None = None
     additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
+
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {name}={value!r}"
+            for name, value in (
+                ("confidence", self.confidence),
+                ("blank_duration", self.blank_duration),
+                ("speaker", self.speaker),
+            )
+            if value is not None
+        )
+        return (
+            f"Word(text={_preview(self.text)!r}, start_time={self.start_time}, "
+            f"end_time={self.end_time}{extra})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The word in the service's JSON shape; unset fields are left out.
+
+        ``Word.from_dict(json.loads(json.dumps(word.to_dict())))`` equals the word
+        when :attr:`additions` holds JSON values.
+        """
+        out: dict[str, Any] = {
+            "text": self.text,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+        }
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        if self.blank_duration is not None:
+            out["blank_duration"] = self.blank_duration
+        if self.additions:
+            out["additions"] = dict(self.additions)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Word:
+        """Read a word (the service's JSON shape, or :meth:`to_dict`'s).
+
+        Raises:
+            ProtocolError: a field has the wrong type; the message names it.
+        """
+        word: Word = _read(_word, data, "word", what="word")
+        return word
 
 
 @attrs.frozen
@@ -111,6 +217,39 @@ class Utterance(_Timed):
     definite: bool | None = None
     confidence: float | None = None
     additions: dict[str, Any] = attrs.field(factory=dict, converter=_dict, hash=False)
+
+    def __repr__(self) -> str:
+        speaker = f", speaker={self.speaker!r}" if self.speaker is not None else ""
+        return (
+            f"Utterance(text={_preview(self.text)!r}, start_time={self.start_time}, "
+            f"end_time={self.end_time}, words={len(self.words)}{speaker})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The utterance in the service's JSON shape, words included; unset fields left out."""
+        out: dict[str, Any] = {
+            "text": self.text,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "words": [w.to_dict() for w in self.words],
+        }
+        if self.definite is not None:
+            out["definite"] = self.definite
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        if self.additions:
+            out["additions"] = dict(self.additions)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Utterance:
+        """Read an utterance (the service's JSON shape, or :meth:`to_dict`'s).
+
+        Raises:
+            ProtocolError: a field has the wrong type; the message names it.
+        """
+        utterance: Utterance = _read(_utterance, data, "utterance", what="utterance")
+        return utterance
 
 
 @attrs.frozen
@@ -142,6 +281,58 @@ class Transcript:
         """Every word of every utterance, in order."""
         return tuple(w for u in self.utterances for w in u.words)
 
+    @property
+    def language(self) -> str | None:
+        """The language label of the standard API's ``enable_lid``.
+
+        ``result.additions["lid_lang"]`` when present, else the label most
+        utterances carry; ``None`` without language identification.
+        """
+        label = _text(self.additions.get("lid_lang"))
+        if label is not None:
+            return label
+        counts: dict[str, int] = {}
+        for utterance in self.utterances:
+            found = utterance.language
+            if found is not None:
+                counts[found] = counts.get(found, 0) + 1
+        return max(counts, key=lambda k: counts[k]) if counts else None
+
+    def __repr__(self) -> str:
+        parts = [
+            f"text={_preview(self.text)!r}",
+            f"utterances={len(self.utterances)}",
+            f"words={sum(len(u.words) for u in self.utterances)}",
+            f"duration_ms={self.duration_ms!r}",
+        ]
+        if self.silent:
+            parts.append("silent=True")
+        parts += [f"log_id={self.log_id!r}", f"request_id={self.request_id!r}"]
+        return f"Transcript({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """A compact table of the utterances (times, speakers, text) for notebooks."""
+        return transcript_html(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything the transcript holds, as a JSON-ready dict.
+
+        The keys are the attributes' names; utterances and words are in the
+        service's JSON shape and :attr:`raw` is included. :meth:`from_dict`
+        reads it back: ``Transcript.from_dict(json.loads(json.dumps(t.to_dict())))``
+        equals ``t`` when :attr:`additions` and :attr:`raw` hold JSON values.
+        """
+        return {
+            "text": self.text,
+            "utterances": [u.to_dict() for u in self.utterances],
+            "duration_ms": self.duration_ms,
+            "log_id": self.log_id,
+            "request_id": self.request_id,
+            "silent": self.silent,
+            "additions": dict(self.additions),
+            "raw": dict(self.raw),
+        }
+
     @classmethod
     def from_dict(
         cls,
@@ -151,7 +342,11 @@ class Transcript:
         request_id: str | None = None,
         silent: bool = False,
     ) -> Transcript:
-        """Read a flash API response body (e.g. a stored :attr:`raw`).
+        """Read a flash API response body (e.g. a stored :attr:`raw`) or a :meth:`to_dict`.
+
+        A mapping with ``utterances`` but neither ``result`` nor ``audio_info``
+        is read as :meth:`to_dict` wrote it; the keyword arguments, when given,
+        replace what it says.
 
         Args:
             body: the parsed JSON body.
@@ -167,6 +362,8 @@ class Transcript:
                 message names the first offending field.
         """
         try:
+            if _is_own_form(body):
+                return _parse_own(cls, body, log_id=log_id, request_id=request_id, silent=silent)
             return _parse(cls, body, log_id=log_id, request_id=request_id, silent=silent)
         except _Malformed as exc:
             raise errors.ProtocolError(
@@ -274,6 +471,42 @@ def _utterance(raw: Mapping[str, Any], where: str) -> Utterance:
         definite=_field(raw, "definite", where, bool, None),
         confidence=_field(raw, "confidence", where, float, None),
         additions=_field(raw, "additions", where, Mapping, None),
+    )
+
+
+def _is_own_form(body: object) -> bool:
+    return (
+        isinstance(body, Mapping)
+        and "utterances" in body
+        and "result" not in body
+        and "audio_info" not in body
+    )
+
+
+def _parse_own(
+    cls: type[Transcript],
+    data: Mapping[str, Any],
+    *,
+    log_id: str | None,
+    request_id: str | None,
+    silent: bool,
+) -> Transcript:
+    """Read what :meth:`Transcript.to_dict` wrote."""
+    where = "transcript"
+    return cls(
+        text=_field(data, "text", where, str, ""),
+        utterances=tuple(
+            _utterance(u, f"{where}.utterances[{i}]")
+            for i, u in enumerate(_list(data, "utterances", where))
+        ),
+        duration_ms=_field(data, "duration_ms", where, int, None),
+        log_id=log_id if log_id is not None else _field(data, "log_id", where, str, None),
+        request_id=(
+            request_id if request_id is not None else _field(data, "request_id", where, str, None)
+        ),
+        silent=silent or _field(data, "silent", where, bool, False),
+        additions=_field(data, "additions", where, Mapping, {}),
+        raw=_field(data, "raw", where, Mapping, {}),
     )
 
 

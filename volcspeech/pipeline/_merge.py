@@ -23,8 +23,8 @@ Everything here is deterministic and independent of arrival order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Optional
+from collections.abc import Mapping, Sequence
+from typing import Final, NamedTuple, Optional
 
 import attrs
 
@@ -36,9 +36,12 @@ __all__ = ["MergedUtterance", "PieceWord", "SegmentPiece", "merge_stream"]
 _TOUCH_MS = 50
 
 
-@attrs.frozen
-class PieceWord:
-    """A recognized word in absolute time (epoch ms)."""
+class PieceWord(NamedTuple):
+    """A recognized word in absolute time (epoch ms).
+
+    A named tuple rather than an attrs class: a long room holds one per word,
+    and tuples of plain values drop out of the garbage collector's sight.
+    """
 
     text: str
     start: int
@@ -49,6 +52,14 @@ class PieceWord:
     def midpoint(self) -> float:
         """The middle of the word."""
         return (self.start + self.end) / 2
+
+
+#: A word as ``(text, start, end, confidence)``: a :class:`PieceWord`, or the plain
+#: tuple the incremental timeline reads its words back as.
+WordTuple = tuple[str, int, int, Optional[float]]
+_W_TEXT: Final = 0
+_W_START: Final = 1
+_W_END: Final = 2
 
 
 @attrs.frozen
@@ -86,17 +97,25 @@ class MergedUtterance:
     text: str
     start: int
     end: int
-    words: tuple[PieceWord, ...]
+    words: tuple[WordTuple, ...]
     sequences: tuple[int, ...]
     additions: tuple[tuple[str, object], ...] = ()
 
 
-def _same_word(a: PieceWord, b: PieceWord) -> bool:
-    def norm(t: str) -> str:
-        return "".join(ch for ch in t.casefold() if ch.isalnum())
+def _norm(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
-    overlap = min(a.end, b.end) - max(a.start, b.start)
-    return norm(a.text) == norm(b.text) and overlap >= -_TOUCH_MS
+
+def _same_span(
+    text_a: str, start_a: int, end_a: int, text_b: str, start_b: int, end_b: int
+) -> bool:
+    """Two copies of one word: the same letters, touching or overlapping in time."""
+    overlap = min(end_a, end_b) - max(start_a, start_b)
+    return overlap >= -_TOUCH_MS and _norm(text_a) == _norm(text_b)
+
+
+def _same_word(a: PieceWord, b: PieceWord) -> bool:
+    return _same_span(a.text, a.start, a.end, b.text, b.start, b.end)
 
 
 @attrs.define
@@ -189,19 +208,35 @@ def _group(
     groups: dict[tuple[int, int], list[PieceWord]] = {}
     for k in kept:
         groups.setdefault((k.piece_index, k.utterance_index), []).append(k.word)
-    keys = sorted(groups, key=lambda key: (groups[key][0].start, key))
+    return _join_groups(ordered, groups, boundaries, join_gap_ms)
+
+
+def _join_groups(
+    ordered: Sequence[SegmentPiece],
+    groups: Mapping[tuple[int, int], Sequence[WordTuple]],
+    boundaries: dict[int, int],
+    join_gap_ms: int,
+    counts: Optional[Sequence[Sequence[int]]] = None,
+) -> list[MergedUtterance]:
+    """Turn kept words, grouped per (piece, utterance), into joined utterances.
+
+    ``counts[piece][utterance]`` is the utterance's word count, for pieces
+    whose utterances were stored without their words.
+    """
+    keys = sorted(groups, key=lambda key: (groups[key][0][_W_START], key))
     merged: list[MergedUtterance] = []
     last_piece: Optional[int] = None
     for key in keys:
         piece_index, u_index = key
         piece = ordered[piece_index]
         source = piece.utterances[u_index]
-        words = tuple(sorted(groups[key], key=lambda w: w.start))
-        whole = len(words) == len(source.words)
+        words = tuple(sorted(groups[key], key=lambda w: w[_W_START]))
+        total = len(source.words) if counts is None else counts[piece_index][u_index]
+        whole = len(words) == total
         text = source.text if whole and source.text else _words_text(words)
         seqs = (piece.sequence,) if piece.sequence is not None else ()
         candidate = MergedUtterance(
-            text, words[0].start, words[-1].end, words, seqs, source.additions
+            text, words[0][_W_START], words[-1][_W_END], words, seqs, source.additions
         )
         if merged and last_piece is not None and last_piece != piece_index:
             b = boundaries.get(piece_index, ordered[last_piece].end)
@@ -226,5 +261,5 @@ def _group(
     return merged
 
 
-def _words_text(words: Sequence[PieceWord]) -> str:
-    return join_words(w.text for w in words)
+def _words_text(words: Sequence[WordTuple]) -> str:
+    return join_words(w[_W_TEXT] for w in words)

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import attrs
 
-__all__ = ["MIXED_USER", "Gap", "RoomTranscript", "RoomUtterance", "RoomWord"]
+__all__ = ["MIXED_USER", "Gap", "RoomKey", "RoomTranscript", "RoomUtterance", "RoomWord"]
 
 #: The user id RTC gives the mixed stream's segments.
 MIXED_USER = "mixed"
+
+
+class RoomKey(NamedTuple):
+    """What identifies a live room's transcript: one segmentation task in one room.
+
+    Two ``StartSegment`` tasks in the same room are two transcripts.
+
+    Attributes:
+        app_id: the RTC app id (``""`` when the callback carried none).
+        room_id: the room.
+        task_id: the segmentation task.
+    """
+
+    app_id: str
+    room_id: str
+    task_id: str
+
+    def __str__(self) -> str:
+        return f"{self.app_id}/{self.room_id}/{self.task_id}"
 
 
 @attrs.frozen
@@ -109,6 +128,7 @@ class RoomTranscript:
         gaps: segments that could not be recognized.
         segments: how many segments were recognized (silent ones included).
         pending: how many submitted segments are still being recognized.
+        task_id: the segmentation task the segments came from.
     """
 
     app_id: str
@@ -119,6 +139,12 @@ class RoomTranscript:
     gaps: tuple[Gap, ...] = ()
     segments: int = 0
     pending: int = 0
+    task_id: str = ""
+
+    @property
+    def key(self) -> RoomKey:
+        """The room's :class:`RoomKey`."""
+        return RoomKey(self.app_id, self.room_id, self.task_id)
 
     @property
     def text(self) -> str:
@@ -203,6 +229,7 @@ class RoomTranscript:
         return {
             "app_id": self.app_id,
             "room_id": self.room_id,
+            "task_id": self.task_id,
             "origin_ms": self.origin_ms,
             "segments": self.segments,
             "pending": self.pending,

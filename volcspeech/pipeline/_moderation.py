@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import attrs
 
@@ -40,7 +40,8 @@ class Moderator:
     """Report keywords and regular expressions heard in merged utterances.
 
     Use it as ``SegmentTranscriber(on_utterance=moderator)``; it collects
-    matches in :attr:`matches` and calls ``on_match`` for each.
+    matches in :attr:`matches` and calls ``on_match`` for each. It pickles
+    (with its matches so far) when ``on_match`` does.
 
     Args:
         keywords: plain words or phrases, matched as whole words (case-insensitive
@@ -83,6 +84,18 @@ class Moderator:
         self.on_match = on_match
         self._lock = threading.Lock()
         self.matches: list[ModerationMatch] = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Picklable (process pools, Dask): everything but the lock, which is rebuilt.
+        state = dict(self.__dict__)
+        del state["_lock"]
+        with self._lock:
+            state["matches"] = list(self.matches)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def check(self, utterance: RoomUtterance) -> list[ModerationMatch]:
         """Return the matches in one utterance (without recording them)."""

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import datetime as _dt
 import pickle
+import re
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from .._base_client import BaseClient, TimeoutLike
+import attrs
+
+from .._base_client import BaseClient, TimeoutLike, check_base_url
+from .._credential_sources import EnvCredentials
 from .._messages import HttpRequest, HttpResponse
 from .._retry import RetryPolicy
 from .._transport import Transport
 from ..credentials import (
     CredentialProvider,
-    EnvCredentials,
     RefreshingProvider,
     StaticProvider,
+    current_credentials,
     resolve_openapi_provider,
 )
-from ..errors import ConfigurationError, ValidationError
+from ..errors import APIError, ConfigurationError, InvalidRequestError, ValidationError
 from ._models import (
     SegmentTask,
     StartSegmentRequest,
@@ -129,15 +133,20 @@ class RtcClient(BaseClient):
         transport: Transport | None = None,
         allow_pickling_secrets: bool = False,
     ) -> None:
-        if not isinstance(region, str) or not region:
-            raise ConfigurationError("region must be a non-empty string such as 'cn-north-1'")
-        if endpoint is None:
-            if region not in REGION_ENDPOINTS:
-                raise ConfigurationError(
-                    f"unknown region {region!r} and no endpoint given; known regions: "
-                    f"{', '.join(sorted(REGION_ENDPOINTS))} (or pass endpoint=...)"
-                )
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
+            raise ConfigurationError(
+                "region must be a region name such as 'cn-north-1' (letters, digits, '-', '_'), "
+                f"got {region!r}"[:160]
+            )
+        if endpoint is not None:
+            check_base_url(endpoint, "endpoint", allow_userinfo=False)
+        elif region in REGION_ENDPOINTS:
             endpoint = REGION_ENDPOINTS[region]
+        else:
+            raise ConfigurationError(
+                f"unknown region {region!r} and no endpoint given; known regions: "
+                f"{', '.join(sorted(REGION_ENDPOINTS))} (or pass endpoint=...)"
+            )
         self.region = region
         self.endpoint = endpoint
         self._endpoint = RtcEndpoint.parse(endpoint, region)
@@ -147,8 +156,17 @@ class RtcClient(BaseClient):
         # What a pickled copy uses: the given provider, or the environment
         # (re-read where it lands); None for literal keys.
         self._source: CredentialProvider | None = credentials
-        if credentials is None and not (access_key_id or secret_access_key):
+        if credentials is None and access_key_id is None and secret_access_key is None:
             self._source = EnvCredentials()
+        if isinstance(rate_limits, RateLimiter):
+            self._limiter = rate_limits
+        elif rate_limits is None or isinstance(rate_limits, Mapping):
+            self._limiter = RateLimiter(rate_limits)
+        else:
+            raise ConfigurationError(
+                "rate_limits must be a mapping such as {'StartSegment': 30} or a RateLimiter, "
+                f"got {type(rate_limits).__name__}"
+            )
         super().__init__(
             timeout=timeout,
             max_retries=max_retries,
@@ -159,10 +177,6 @@ class RtcClient(BaseClient):
             transport=transport,
             allow_pickling_secrets=allow_pickling_secrets,
         )
-        if isinstance(rate_limits, RateLimiter):
-            self._limiter = rate_limits
-        else:
-            self._limiter = RateLimiter(rate_limits)
 
     def __repr__(self) -> str:
         return (
@@ -227,7 +241,10 @@ class RtcClient(BaseClient):
         """Start segmenting a room's audio (``StartSegment``).
 
         Calling it again for a running task succeeds; ``result.already_running``
-        tells so.
+        tells so. When volcspeech itself re-sent the request after an attempt
+        whose answer was lost (a read timeout, a reset, a 5xx), an "already
+        started" answer means that attempt started the task:
+        ``result.ok`` and ``result.confirmed_by_retry`` are then ``True``.
 
         Args:
             request: the validated request.
@@ -275,6 +292,12 @@ class RtcClient(BaseClient):
         deadline: float | None = None,
     ) -> SegmentResult:
         """Stop a task (``StopSegment``).
+
+        When volcspeech itself re-sent the request after an attempt whose
+        answer was lost (a read timeout, a reset, a 5xx), an answer that the
+        task is not found or not running means that attempt stopped it: the
+        result then has ``ok`` and ``confirmed_by_retry`` set instead of an
+        :class:`~volcspeech.errors.InvalidRequestError`.
 
         Args:
             request: the validated request.
@@ -338,10 +361,13 @@ class RtcClient(BaseClient):
         timeout: TimeoutLike,
         deadline: float | None,
     ) -> SegmentResult:
+        write = _RetriedWrite(action)
+
         def build(endpoint: RtcEndpoint, credentials: OpenApiCredentials, now: Any) -> HttpRequest:
+            write.sending()
             return builder(request, endpoint=endpoint, credentials=credentials, now=now)
 
-        return self._run(action, build, lambda r: read_segment_result(action, r), timeout, deadline)
+        return self._run(action, build, write.read, timeout, deadline)
 
     def _run(
         self,
@@ -356,7 +382,7 @@ class RtcClient(BaseClient):
         def attempt() -> HttpRequest:
             # Each attempt counts against the QPS and carries a fresh signature.
             self._limiter.acquire(action)
-            credentials = self._provider.get_credentials()
+            credentials = current_credentials(self._provider)
             return build(self._endpoint, credentials, _dt.datetime.now(_dt.timezone.utc))
 
         return self._send(
@@ -366,6 +392,83 @@ class RtcClient(BaseClient):
             request_id=uuid.uuid4().hex,
             operation=f"rtc.{action}",
         )
+
+
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+#: A ``StopSegment`` answer for a task that is gone or no longer running (code or message).
+_STOPPED = re.compile(
+    r"(?i)not\s*found|not\s*exist|no such|not\s*running|"
+    r"already\s*(?:stopped|ended|finished)|has\s*(?:been\s*)?(?:stopped|ended|finished)"
+)
+
+
+class _RetriedWrite:
+    """What the attempts of one write call saw, to read a retry's answer right.
+
+    A ``StartSegment`` or ``StopSegment`` may take effect on the service and
+    still fail for the client (the answer is lost to a read timeout or a
+    reset, or the gateway answers 5xx after the service acted). The retry
+    then meets the effect of the first attempt: "already started", "no such
+    task / not running". Those mean success for this call, and are reported
+    as such (``confirmed_by_retry``).
+    """
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.attempts = 0
+        self._answered = 0
+        # An earlier attempt of this call may have reached the service.
+        self._may_have_acted = False
+
+    def sending(self) -> None:
+        """Called as each attempt is built."""
+        if self.attempts > self._answered:
+            # The previous attempt raised before any answer: it may have arrived.
+            self._may_have_acted = True
+        self.attempts += 1
+
+    def read(self, response: HttpResponse) -> SegmentResult:
+        """Read one attempt's answer, counting earlier attempts' possible effects."""
+        self._answered = self.attempts
+        earlier = self._may_have_acted and self.attempts > 1
+        if response.status >= 500:
+            self._may_have_acted = True
+        try:
+            result = read_segment_result(self.action, response)
+        except APIError as exc:
+            if earlier and self.action == "StopSegment" and _gone(exc):
+                return SegmentResult(
+                    action=self.action,
+                    result=None,
+                    request_id=exc.request_id,
+                    raw=exc.body if isinstance(exc.body, Mapping) else {},
+                    attempts=self.attempts,
+                    confirmed_by_retry=True,
+                    note=(
+                        f"attempt {self.attempts} was answered [{exc.code}] {exc.message}: an "
+                        "earlier attempt of this call, whose answer was lost, stopped the task"
+                    ),
+                )
+            raise
+        if earlier and result.action == "StartSegment" and result.already_running:
+            return attrs.evolve(
+                result,
+                attempts=self.attempts,
+                confirmed_by_retry=True,
+                note=(
+                    f"attempt {self.attempts} was answered that the task is already running: "
+                    "an earlier attempt of this call, whose answer was lost, started it"
+                ),
+            )
+        return attrs.evolve(result, attempts=self.attempts)
+
+
+def _gone(exc: APIError) -> bool:
+    """Whether a ``StopSegment`` error says the task is gone or stopped."""
+    return isinstance(exc, InvalidRequestError) and bool(
+        _STOPPED.search(f"{exc.code} {exc.message}")
+    )
 
 
 def _expect(request: object, cls: type, method: str) -> None:

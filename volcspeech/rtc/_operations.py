@@ -58,25 +58,45 @@ class SegmentResult:
     Attributes:
         action: the action that was called.
         result: ``Result`` as received: ``"ok"``, or a message such as the one a
-            repeated ``StartSegment`` for a running task gets.
+            repeated ``StartSegment`` for a running task gets (``None`` when
+            the answer was an error that :attr:`confirmed_by_retry` reads as success).
         request_id: ``ResponseMetadata.RequestId``; quote it to support.
         raw: the whole response body.
+        attempts: how many times volcspeech sent the request in this call.
+        confirmed_by_retry: volcspeech re-sent the request after an attempt
+            that may have reached the service (no answer, or a 5xx), and the
+            answer to the retry shows that the earlier attempt took effect: a
+            ``StartSegment`` answered "already started", or a ``StopSegment``
+            answered "task not found / not running". :attr:`ok` is then ``True``.
+        note: why the call counts as a success when ``result`` alone says
+            otherwise (set with ``confirmed_by_retry``), else ``None``.
     """
 
     action: str
     result: Any
     request_id: str | None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    attempts: int = 1
+    confirmed_by_retry: bool = False
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether ``Result`` is exactly ``"ok"``."""
-        return bool(self.result == "ok")
+        """Whether the action took effect: ``Result`` is ``"ok"``, or a retry confirmed it."""
+        return bool(self.result == "ok") or self.confirmed_by_retry
 
     @property
     def already_running(self) -> bool:
-        """Whether the service said the task was already started (a repeated ``StartSegment``)."""
-        return isinstance(self.result, str) and ALREADY_STARTED_MARK in self.result
+        """Whether the task was already running before this call (a repeated ``StartSegment``).
+
+        ``False`` when :attr:`confirmed_by_retry` is set: the service's "already
+        started" then answers this call's own earlier attempt.
+        """
+        return (
+            not self.confirmed_by_retry
+            and isinstance(self.result, str)
+            and ALREADY_STARTED_MARK in self.result
+        )
 
 
 @attrs.frozen

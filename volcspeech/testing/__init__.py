@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .._http import is_testing, set_testing
 from ._asr_service import AsrCall, AsrRegistration, AsrService
+from ._asr_standard_service import StandardService, StandardTask
 from ._callback_sender import CallbackDelivery
 from ._emulator import (
     Emulator,
@@ -35,7 +36,9 @@ from ._sample import (
     SampleWord,
     load_sample_room,
 )
+from ._sample_audio import SAMPLE_AUDIO, sample_audio
 from ._storage_service import StorageService
+from ._tos_service import TosService
 
 __all__ = [
     "AsrCall",
@@ -52,15 +55,20 @@ __all__ = [
     "MockTransport",
     "RecordedRequest",
     "RtcService",
+    "SAMPLE_AUDIO",
     "SampleRoom",
     "SampleTrack",
     "SampleUtterance",
     "SampleWord",
     "Service",
+    "StandardService",
+    "StandardTask",
     "StorageService",
     "TestCredentials",
+    "TosService",
     "is_testing",
     "load_sample_room",
+    "sample_audio",
     "set_testing",
 ]
 

@@ -52,6 +52,7 @@ import attrs
 from .._log import get_logger
 from ._asr_body import decode_data, parse_body, validate
 from ._asr_refusal import AUTH_FAILED, EMPTY, INTERNAL, INVALID, OK, SILENT, Refusal, status_for
+from ._asr_standard_service import StandardService
 from ._asr_truth import (
     AsrRegistration,
     Recording,
@@ -63,7 +64,14 @@ from ._asr_truth import (
     slice_truth,
 )
 from ._audio import NONZERO, AudioInfo, analyze, speech_regions
-from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
+from ._protocol import (
+    EmulatorHost,
+    EmulatorRequest,
+    EmulatorResponse,
+    Fault,
+    host_ref,
+    keep_host_alive,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import os
@@ -180,6 +188,8 @@ class AsrService:
         self._by_sha: dict[str, AsrRegistration] = {}
         self._by_url: dict[str, tuple[AsrRegistration, bytes | None]] = {}
         self._recordings: dict[int, Recording] = {}
+        #: The standard (submit/query) API on the same emulator.
+        self.standard = StandardService(emulator, self)
 
     @property
     def emulator(self) -> EmulatorHost:
@@ -207,7 +217,9 @@ class AsrService:
         if not {"api_key", "app_key", "access_key"} & kwargs.keys():
             kwargs["app_key"] = credentials.app_key
             kwargs["access_key"] = credentials.access_key
-        return AsrClient(**kwargs)
+        client = AsrClient(**kwargs)
+        keep_host_alive(client, self.emulator)
+        return client
 
     def _registration(
         self,
@@ -354,6 +366,7 @@ class AsrService:
             self._by_url.clear()
             self._recordings.clear()
             self.calls.clear()
+        self.standard.clear()
 
     # --- Service protocol ------------------------------------------------------
 
@@ -507,13 +520,30 @@ class AsrService:
         self._check_headers(request)
         body, sink = parse_body(request.body)
         audio_fields, request_fields = validate(body)
+        return self.recognize_fields(audio_fields, request_fields, sink, call)
+
+    def recognize_fields(
+        self,
+        audio_fields: Mapping[str, Any],
+        request_fields: Mapping[str, Any],
+        sink: Any,
+        call: dict[str, Any],
+        *,
+        data: bytes | None = None,
+        max_duration_ms: int | None = MAX_DURATION_MS,
+    ) -> tuple[int, dict[str, Any]]:
+        """(status code, body) for checked ``audio``/``request`` fields (the standard API's hook).
+
+        ``data``: audio bytes already fetched (then ``audio.url`` is not fetched again).
+        """
         call["audio"] = {k: v for k, v in audio_fields.items() if k != "data"}
         call["request"] = dict(request_fields)
         registration: AsrRegistration | None = None
         if "url" in audio_fields:
             call["url"] = audio_fields["url"]
-            data, registration = self._fetch(audio_fields["url"])
-        else:
+            if data is None:
+                data, registration = self._fetch(audio_fields["url"])
+        elif data is None:
             data = decode_data(audio_fields["data"], sink)
         if data is None:  # a URL registered with a transcript only
             assert registration is not None
@@ -524,7 +554,7 @@ class AsrService:
         if not data:
             raise Refusal(EMPTY, "empty audio")
         audio = analyze(data, audio_fields, digest)
-        if audio.duration_ms > MAX_DURATION_MS:
+        if max_duration_ms is not None and audio.duration_ms > max_duration_ms:
             raise Refusal(INVALID, "invalid request: audio longer than 2 h")
         call["duration_ms"] = duration = audio.duration_ms
         if audio.pcm is not None and NONZERO.search(audio.pcm) is None:

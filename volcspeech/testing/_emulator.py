@@ -12,6 +12,7 @@ cell with ``emu = Emulator().start()`` leaves no thread behind.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Sequence
@@ -20,7 +21,9 @@ from typing import Any
 from ._asr_service import AsrService
 from ._protocol import EmulatorRequest, EmulatorResponse, Fault, Service, TestCredentials
 from ._rtc_service import RtcService
+from ._state import StateDir
 from ._storage_service import StorageService
+from ._tos_service import TosService
 from ._wsgi import EmulatorApp, FaultQueue, RecordedRequest, Server, ServerRequestHandler
 
 __all__ = [
@@ -69,6 +72,10 @@ class Emulator:
         port: the port; ``0`` picks a free one.
         credentials: the fake credentials it accepts.
         services: replace the default services (ASR, RTC, storage).
+        state_dir: a directory for state that outlives a restart (standard-API
+            tasks, uploaded objects): a new emulator on the same directory
+            answers the earlier tasks. By default a temporary directory,
+            removed by :meth:`close`.
     """
 
     def __init__(
@@ -78,11 +85,14 @@ class Emulator:
         port: int = 0,
         credentials: TestCredentials | None = None,
         services: Sequence[Service] | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if not host.startswith("127.") and host not in ("localhost", "::1"):
             raise ValueError("the emulator listens on loopback addresses only")
         self.host = host
         self.credentials = credentials or TestCredentials()
+        #: Where tasks and uploaded objects are kept.
+        self.state = StateDir(state_dir)
         self.app = EmulatorApp(services if services is not None else self._default_services())
         self._requested_port = port
         self._server: Server | None = None
@@ -95,7 +105,8 @@ class Emulator:
         self.asr = AsrService(self)
         self.storage = StorageService(self)
         self.rtc = RtcService(self)
-        return [self.asr, self.rtc, self.storage]
+        self.tos = TosService(self, self.state)
+        return [self.asr, self.asr.standard, self.rtc, self.storage, self.tos]
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -124,8 +135,9 @@ class Emulator:
             stopper()
 
     def close(self) -> None:
-        """The same as :meth:`stop`: end the server thread and close the socket."""
+        """:meth:`stop`, and remove a temporary state directory (a given ``state_dir`` stays)."""
         self.stop()
+        self.state.cleanup()
 
     @property
     def running(self) -> bool:
@@ -136,7 +148,7 @@ class Emulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     def __repr__(self) -> str:
         if self._server is None:

@@ -23,6 +23,7 @@ __all__ = [
     "Service",
     "TestCredentials",
     "host_ref",
+    "keep_host_alive",
 ]
 
 
@@ -170,6 +171,20 @@ class EmulatorHost(Protocol):
     def credentials(self) -> TestCredentials:
         """The fake credentials it accepts."""
         ...
+
+
+#: Clients made by an emulator's services -> that emulator: a client keeps its
+#: emulator (and so its server) alive, without the emulator holding the client.
+_CLIENT_HOSTS: weakref.WeakKeyDictionary[object, EmulatorHost] = weakref.WeakKeyDictionary()
+
+
+def keep_host_alive(client: object, emulator: EmulatorHost) -> None:
+    """Keep ``emulator`` running for as long as ``client`` (made by one of its services) lives.
+
+    ``asr = Emulator().start().asr.client()`` is a natural line in a notebook;
+    without this the emulator would be collected (and stopped) at once.
+    """
+    _CLIENT_HOSTS[client] = emulator
 
 
 def host_ref(emulator: EmulatorHost) -> Callable[[], EmulatorHost]:

@@ -53,7 +53,14 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ._callback_sender import CallbackDelivery, CallbackSender
 from ._callback_signer import segment_callback
-from ._protocol import EmulatorHost, EmulatorRequest, EmulatorResponse, Fault, host_ref
+from ._protocol import (
+    EmulatorHost,
+    EmulatorRequest,
+    EmulatorResponse,
+    Fault,
+    host_ref,
+    keep_host_alive,
+)
 from ._rtc_auth import verify_request
 from ._rtc_errors import RtcApiError, envelope, error_answer
 from ._rtc_rooms import (
@@ -135,7 +142,9 @@ class RtcService:
         if "credentials" not in kwargs and "access_key_id" not in kwargs:
             kwargs["access_key_id"] = credentials.access_key_id
             kwargs["secret_access_key"] = credentials.secret_access_key
-        return RtcClient(**kwargs)
+        client = RtcClient(**kwargs)
+        keep_host_alive(client, self.emulator)
+        return client
 
     @property
     def callback_url(self) -> str | None:
