@@ -157,3 +157,41 @@ def test_a_killed_worker_loses_no_item(
         time.sleep(0.2)
     assert victim not in dask_client.run(os.getpid).values()
 
+
+
+def test_segment_transcriber_on_dask_equals_the_sample_room(
+    emu: Emulator, executor: Any, dask_client: Any
+) -> None:
+    """The sample room's segments recognized on the cluster merge into its ground truth."""
+    from volcspeech.pipeline import SegmentTranscriber, base_url_resolver
+    from volcspeech.rtc import SegmentControl, StartSegmentRequest, StorageConfig
+
+    room = emu.rtc.register_sample_room()
+    with emu.rtc.client() as rtc:
+        rtc.start_segment(
+            StartSegmentRequest(
+                app_id=room.app_id,
+                room_id=room.room_id,
+                task_id="dask-task",
+                storage_config=StorageConfig.tos(account_id="2100000000", bucket="segments"),
+                duration=20,
+                control=SegmentControl(align=True),
+            )
+        )
+    assert emu.rtc.wait_for_callbacks(timeout=30)
+    bodies = emu.rtc.take_callbacks()
+    asr = AsrClient(endpoint=emu.asr.endpoint, credentials=EnvCredentials(), max_retries=0)
+    with SegmentTranscriber(
+        asr,
+        resolve_audio=base_url_resolver(emu.url + "/storage"),
+        callback_secret=emu.credentials.callback_secret,
+        executor=executor,
+    ) as transcriber:
+        for body in bodies:
+            transcriber.submit(body)
+        (final,) = transcriber.finish(timeout=60)
+    assert [(u.user_id, u.text) for u in final.utterances] == [
+        (u.user_id, u.text) for u in room.utterances()
+    ]
+    assert final.complete
+    assert not final.gaps
