@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import hashlib
 import io
 import multiprocessing
+import os
 import threading
 import wave
 from collections.abc import Callable, Iterator
@@ -16,6 +18,7 @@ import pytest
 
 from volcspeech import errors
 from volcspeech.asr import AsrClient, BatchResult, RecognitionOptions
+from volcspeech.credentials import EnvCredentials
 from volcspeech.testing import Emulator
 
 AUDIO = Path(__file__).parent / "fixtures" / "audio"
@@ -156,16 +159,75 @@ def test_stopping_early_cancels_the_rest(
     assert len(volcspeech_emulator.asr.calls) < 10
 
 
+@pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_process_pool_executor(
-    volcspeech_emulator: Emulator, files: list[bytes], monkeypatch: pytest.MonkeyPatch
+    volcspeech_emulator: Emulator,
+    files: list[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
 ) -> None:
-    """A process pool works: workers get a pickled client that reads credentials from env."""
+    """A process pool works under fork and spawn: workers rebuild the client from its
+    settings and read the key from their own environment."""
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} here")
     monkeypatch.setenv("VOLCSPEECH_API_KEY", volcspeech_emulator.credentials.api_key)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context(method)
     pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=context)
-    with volcspeech_emulator.asr.client() as client, pool:
+    client = AsrClient(endpoint=volcspeech_emulator.asr.endpoint, max_retries=0)
+    with client, pool:
         results = list(client.recognize_many(files[:4], executor=pool, max_workers=2))
     assert [r.transcript.text for r in results if r.transcript] == [f"file {i}" for i in range(4)]
+
+
+def test_a_client_with_literal_keys_fails_each_item_on_a_process_pool(
+    files: list[bytes], client: AsrClient
+) -> None:
+    """Literal keys refuse to travel: each item's error says so; the batch still ends."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        results = list(client.recognize_many(files[:3], executor=pool, max_workers=1))
+    assert [r.index for r in results] == [0, 1, 2]
+    for result in results:
+        assert isinstance(result.error, errors.ConfigurationError)
+        assert "literal keys" in str(result.error)
+
+
+class BrokenExecutor(concurrent.futures.Executor):
+    """Refuses every other submit, and fails the accepted ones like a dead worker."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls % 2 == 0:
+            raise concurrent.futures.process.BrokenProcessPool("pool is broken")
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future.set_exception(RuntimeError("worker died"))
+        return future
+
+
+def test_executor_failures_are_per_item_volcspeech_errors(
+    files: list[bytes], client: AsrClient
+) -> None:
+    """A refused submit and a failed future become that item's ExecutorError; none escapes."""
+    results = list(client.recognize_many(files[:4], executor=BrokenExecutor(), max_workers=2))
+    assert [r.index for r in results] == [0, 1, 2, 3]
+    assert all(isinstance(r.error, errors.ExecutorError) for r in results)
+    assert "worker process died" in str(results[1].error)
+    assert isinstance(results[1].error.__cause__, concurrent.futures.process.BrokenProcessPool)
+    assert "worker died" in str(results[0].error)
+
+
+def test_a_broken_process_pool_does_not_stop_the_batch(files: list[bytes]) -> None:
+    """A process pool whose worker died yields an error per item, never BrokenProcessPool."""
+    context = multiprocessing.get_context("spawn")
+    client = AsrClient(endpoint="http://127.0.0.1:9/flash", credentials=EnvCredentials())
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        pool.submit(os._exit, 1)  # the only worker dies: the pool is broken
+        results = list(client.recognize_many(files[:3], executor=pool, max_workers=1))
+    assert [r.index for r in results] == [0, 1, 2]
+    assert all(isinstance(r.error, errors.ExecutorError) for r in results)
 
 
 def test_progress_line(
@@ -185,12 +247,19 @@ def test_progress_line(
 
 
 def test_bad_batch_arguments(client: AsrClient) -> None:
-    """max_workers must be a positive int and options RecognitionOptions, checked at once."""
-    for workers in (0, -1, True, 2.0):
+    """items, max_workers, executor and options are checked at once, naming the argument."""
+    for workers in (0, -1, True, 2.0, 10**9, 1025):
         with pytest.raises(errors.ValidationError, match="max_workers"):
             client.recognize_many([], max_workers=workers)  # type: ignore[arg-type]
+    for items in (None, 3, "a.wav", b"RIFF", Path("a.wav")):
+        with pytest.raises(errors.ValidationError, match="items") as info:
+            client.recognize_many(items)  # type: ignore[arg-type]
+        assert info.value.field == "items"
+    with pytest.raises(errors.ValidationError, match="executor"):
+        client.recognize_many([], executor="pool")  # type: ignore[arg-type]
     with pytest.raises(errors.ValidationError, match="RecognitionOptions"):
         client.recognize_many([], options={})  # type: ignore[arg-type]
+    assert list(client.recognize_many([], max_workers=1024)) == []
 
 
 def test_many_workers_grow_the_connection_pool(

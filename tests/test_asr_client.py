@@ -427,28 +427,36 @@ def test_secrets_never_show(
     with caplog.at_level(logging.DEBUG), emu.asr.client() as client:
         with pytest.raises(errors.APIError) as info:
             client.recognize(HELLO)
+        with pytest.raises(errors.ConfigurationError) as refused:  # literal keys never pickle
+            pickle.dumps(client)
         texts = [repr(client), str(client), str(info.value), repr(info.value)]
+        texts += [str(refused.value), repr(refused.value)]
         texts += [r.getMessage() for r in caplog.records]
-        pickled = pickle.dumps(client) + pickle.dumps(info.value)
+        pickled = pickle.dumps(info.value) + pickle.dumps(refused.value)
     for text in texts:
         assert secret not in text
     assert secret.encode() not in pickled
     assert "app_key+access_key" in repr(client)
     api = AsrClient(api_key="sk-very-secret", endpoint=emu.asr.endpoint)
     assert "sk-very-secret" not in repr(api)
-    assert b"sk-very-secret" not in pickle.dumps(api)
+    with pytest.raises(errors.ConfigurationError) as refused_api:
+        pickle.dumps(api)
+    assert "sk-very-secret" not in str(refused_api.value)
 
 
 def test_pickled_client_reads_credentials_where_it_lands(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An unpickled client has the settings but takes credentials from its environment."""
-    with emu.asr.client(max_retries=1, timeout=5) as client:
-        data = pickle.dumps(client)
-    with pytest.raises(errors.ConfigurationError):
-        pickle.loads(data)
     monkeypatch.setenv("VOLCSPEECH_API_KEY", emu.credentials.api_key)
-    clone = pickle.loads(data)
+    with AsrClient(endpoint=emu.asr.endpoint, max_retries=1, timeout=5) as client:
+        data = pickle.dumps(client)  # no key given: pickles as the environment
+    monkeypatch.delenv("VOLCSPEECH_API_KEY")
+    clone = pickle.loads(data)  # unpickling reads no credential...
+    with pytest.raises(errors.ConfigurationError, match="VOLCSPEECH_API_KEY"):
+        clone.recognize(HELLO)  # ...the first request does
+    monkeypatch.setenv("VOLCSPEECH_API_KEY", emu.credentials.api_key)
     assert clone.endpoint == emu.asr.endpoint
+    assert clone.retry_policy.attempts == 2
     assert clone.recognize(HELLO).text == "hello world"
     clone.close()

@@ -14,7 +14,7 @@ import math
 import urllib.parse
 from typing import Any, Callable, ClassVar, TypeVar, Union
 
-from . import _transport
+from . import _transport, _worker_cache
 from ._log import redact_exception, remember_secret
 from ._messages import DEFAULT_MAX_ANSWER_BYTES, HttpRequest, HttpResponse, Timeout
 from ._retry import DEFAULT_DEADLINE, RetryPolicy
@@ -129,6 +129,11 @@ class BaseClient:
         max_answer_bytes: the largest answer read (after decompression).
         session: a ``requests.Session`` for the default transport.
         transport: any callable ``HttpRequest -> HttpResponse`` instead of ``requests``.
+        allow_pickling_secrets: let a client given literal keys pickle *with*
+            them (unsafe: anyone who sees the pickle has the keys).
+
+    A client pickles as its configuration and a credential source, never
+    its keys: see :meth:`__reduce__`.
     """
 
     #: The answer header holding the server's log id, copied onto transport errors.
@@ -144,7 +149,14 @@ class BaseClient:
         max_answer_bytes: int | None = None,
         session: Any = None,
         transport: Transport | None = None,
+        allow_pickling_secrets: bool = False,
     ) -> None:
+        if not isinstance(allow_pickling_secrets, bool):
+            raise ConfigurationError(
+                f"allow_pickling_secrets must be True or False, got {allow_pickling_secrets!r}"
+            )
+        self._allow_pickling_secrets = allow_pickling_secrets
+        self._custom_http = session is not None or transport is not None
         self._timeout = Timeout.coerce(timeout)
         self._retry = RetryPolicy.resolve(max_retries, retry)
         self._deadline = _check_deadline(deadline)
@@ -198,6 +210,44 @@ class BaseClient:
                 f"this {type(self).__name__} is closed; make a new one (or use it inside "
                 "its `with` block)"
             )
+
+    # --- pickling ---------------------------------------------------------------
+
+    def __reduce__(self) -> Any:
+        """Pickle as configuration plus a credential source; never as keys.
+
+        The receiving process rebuilds the client (once per configuration and
+        process, see ``volcspeech._worker_cache``) without reading any
+        credential; its first request does.
+
+        Raises:
+            ConfigurationError: the client was given literal keys (without
+                ``allow_pickling_secrets=True``), a credential provider that
+                does not pickle, or a ``session=`` / ``transport=`` (live
+                objects that cannot travel to another process).
+        """
+        name = type(self).__name__
+        if self._custom_http:
+            raise ConfigurationError(
+                f"this {name} was given session= or transport=, which cannot travel to "
+                "another process, so it does not pickle; give the client to process pools "
+                f"and Dask without them (build a {name} with the same settings in each worker "
+                "if you need them there)"
+            )
+        config = self._pickle_config()
+        config.update(
+            timeout=self._timeout,
+            retry=self._retry,
+            deadline=self._deadline,
+            max_answer_bytes=self._max_answer_bytes,
+        )
+        if self._allow_pickling_secrets:
+            config["allow_pickling_secrets"] = True
+        return (_worker_cache.rebuild, (type(self), config))
+
+    def _pickle_config(self) -> dict[str, Any]:
+        """The service's own settings and credential source (raising for literal keys)."""
+        raise ConfigurationError(f"{type(self).__name__} does not pickle")
 
     # --- settings --------------------------------------------------------------
 

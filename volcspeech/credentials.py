@@ -30,6 +30,7 @@ import os
 import re
 import threading
 import time
+import typing as _typing
 from collections.abc import Mapping
 from typing import Any, Callable, Protocol, runtime_checkable
 
@@ -39,6 +40,7 @@ from ._log import remember_secret
 from .errors import ConfigurationError, VolcSpeechError
 
 __all__ = [
+    "CallableCredentials",
     "CredentialProvider",
     "DEFAULT_REFRESH_MARGIN",
     "ENV_ACCESS_KEY",
@@ -49,8 +51,11 @@ __all__ = [
     "ENV_SPEECH_ACCESS_KEY",
     "ENV_SPEECH_API_KEY",
     "ENV_SPEECH_APP_KEY",
+    "EnvCredentials",
     "OpenApiCredentials",
+    "ProfileCredentials",
     "RefreshingProvider",
+    "SpeechCredentialSource",
     "SpeechCredentials",
     "StaticProvider",
     "check_credential",
@@ -511,3 +516,28 @@ def from_ecs_metadata(role_name: str | None = None) -> RefreshingProvider:
     except Exception as exc:
         raise ConfigurationError(f"ECS metadata credentials unavailable: {exc}") from None
     return RefreshingProvider(vendor, name="EcsRoleCredentialProvider")
+
+
+# --- credential sources: what a pickled client carries ----------------------------
+# Defined in ``_credential_sources`` (it builds on the types above) and served
+# from here on first use, like ``volcspeech``'s own lazy names.
+
+_SOURCES = ("CallableCredentials", "EnvCredentials", "ProfileCredentials", "SpeechCredentialSource")
+
+if _typing.TYPE_CHECKING:  # pragma: no cover
+    from ._credential_sources import (
+        CallableCredentials,
+        EnvCredentials,
+        ProfileCredentials,
+        SpeechCredentialSource,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SOURCES:
+        import importlib
+
+        value = getattr(importlib.import_module("volcspeech._credential_sources"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'volcspeech.credentials' has no attribute {name!r}")

@@ -15,6 +15,7 @@ The tree::
     │   │   └── CallbackDuplicateKeyError  a JSON key given twice
     │   ├── CallbackSignatureError  the signature does not verify
     │   └── StaleCallbackError      ``EventTime`` outside ``max_age`` (600 s by default)
+    ├── ExecutorError               an executor could not run an item (worker died, pickling)
     ├── TransportError              the request did not get an HTTP answer
     │   └── TimeoutError            (also builtins.TimeoutError) connect or read timeout
     └── APIError                    the service answered with an error
@@ -55,6 +56,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "EmptyAudioError",
+    "ExecutorError",
     "InvalidAccessKeyError",
     "InvalidAudioError",
     "InvalidRequestError",
@@ -158,6 +160,11 @@ class CallbackSignatureError(CallbackError):
 
 class StaleCallbackError(CallbackError):
     """The callback's ``EventTime`` is further from now than the accepted maximum age."""
+
+
+class ExecutorError(VolcSpeechError):
+    """An executor could not run one item of a batch: its worker died, or the task
+    or its result could not be pickled. The original exception is the ``__cause__``."""
 
 
 class TransportError(VolcSpeechError):

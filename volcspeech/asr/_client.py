@@ -14,11 +14,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
+from .. import _executors
 from .._base_client import BaseClient, TimeoutLike, check_base_url, display_url
+from .._credential_sources import SpeechCredentialSource
 from .._messages import HttpRequest
 from .._retry import RetryPolicy
 from .._transport import CallSettings, Transport
-from ..credentials import SpeechCredentials, resolve_speech_credentials
 from ..errors import ConfigurationError, ValidationError
 from ._audio import (
     LARGE_INLINE_BYTES,
@@ -28,6 +29,7 @@ from ._audio import (
     PreparedAudio,
     prepare_audio,
 )
+from ._credentials import SpeechCredentialsMixin
 from ._flash import FLASH_PATH, LOG_ID_HEADER, build_recognize, read_recognize
 from ._models import STANDARD_2_RESOURCE_ID, AsrModel
 from ._options import RecognitionOptions
@@ -146,7 +148,7 @@ def _base_of(endpoint: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-class AsrClient(StandardOperations, BaseClient):
+class AsrClient(SpeechCredentialsMixin, StandardOperations, BaseClient):
     """A client of the recorded-file recognition APIs: flash, and standard (submit/query).
 
     Safe to share across threads; one pooled HTTP session serves them all
@@ -182,6 +184,12 @@ class AsrClient(StandardOperations, BaseClient):
         transport: any callable ``HttpRequest -> HttpResponse`` that makes one
             attempt (e.g. ``volcspeech.testing.MockTransport``), instead of
             ``requests``; not with ``session``.
+        credentials: a credential source instead of keys, read at the first
+            request in the process that uses the client, e.g.
+            :class:`~volcspeech.credentials.EnvCredentials` or
+            :class:`~volcspeech.credentials.CallableCredentials`.
+        allow_pickling_secrets: let a client given literal keys pickle with
+            them (unsafe; see ``docs/scaling.md``).
         model: the standard API's model: ``"2.0"`` (``volc.seedasr.auc``, the
             default), ``"1.0"`` (``volc.bigasr.auc``), an :class:`AsrModel` or a
             raw resource id. ``"flash"`` leaves the default.
@@ -191,6 +199,11 @@ class AsrClient(StandardOperations, BaseClient):
 
     Credentials not given here are read from ``VOLCSPEECH_API_KEY``, or
     ``VOLCSPEECH_APP_KEY`` with ``VOLCSPEECH_ACCESS_KEY``.
+
+    A client pickles (for process pools and Dask) as its settings and its
+    credential source: the environment when no keys were given, or the
+    ``credentials=`` source. One given literal keys, a ``session`` or a
+    ``transport`` refuses to pickle with a :class:`~volcspeech.errors.ConfigurationError`.
 
     Raises:
         ConfigurationError: no credentials, half a key pair, a bad endpoint,
@@ -214,12 +227,12 @@ class AsrClient(StandardOperations, BaseClient):
         deadline: float | None = None,
         max_answer_bytes: int | None = None,
         transport: Transport | None = None,
+        credentials: SpeechCredentialSource | None = None,
+        allow_pickling_secrets: bool = False,
         model: str | AsrModel = DEFAULT_STANDARD_MODEL,
         standard_inline_bytes: int = DEFAULT_STANDARD_INLINE_BYTES,
     ) -> None:
-        self._credentials: SpeechCredentials = resolve_speech_credentials(
-            app_key, access_key, api_key
-        )
+        self._set_credentials(app_key, access_key, api_key, credentials)
         if base_url is not None:
             base_url = check_base_url(base_url, "base_url").rstrip("/")
         if endpoint is not None:
@@ -232,7 +245,7 @@ class AsrClient(StandardOperations, BaseClient):
         self.resource_id = resource_id
         if uid is not None and (not isinstance(uid, str) or not uid):
             raise ConfigurationError(f"uid must be a non-empty string, got {uid!r}")
-        self.uid = uid if uid is not None else self._credentials.uid
+        self._uid = uid
         try:
             standard = resolve_client_model(model)
         except ValidationError as exc:
@@ -256,36 +269,36 @@ class AsrClient(StandardOperations, BaseClient):
             max_answer_bytes=max_answer_bytes,
             session=session,
             transport=transport,
+            allow_pickling_secrets=allow_pickling_secrets,
         )
-        # Explicit keys are not kept for pickling: a pickled client carries no
-        # secret and reads credentials from the environment where it lands.
-        self._pickle_state = {
-            "endpoint": self.endpoint,
-            "base_url": base_url,
-            "resource_id": resource_id,
-            "timeout": self._timeout,
-            "max_retries": max_retries,
-            "retry": retry,
-            "uid": uid,
-            "deadline": deadline,
-            "max_answer_bytes": max_answer_bytes,
-            "model": self.standard_resource_id,
-            "standard_inline_bytes": standard_inline_bytes,
-        }
+        self._given_base_url = base_url
         self._lock = threading.Lock()
         self._warned_large = False
 
     log_id_header = LOG_ID_HEADER
 
+    def _pickle_config(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "base_url": self._given_base_url,
+            "resource_id": self.resource_id,
+            "uid": self._uid,
+            "model": self.standard_resource_id,
+            "standard_inline_bytes": self.standard_inline_bytes,
+            **self._credential_config(),
+        }
+
     def __repr__(self) -> str:
-        kind = "api_key" if self._credentials.api_key else "app_key+access_key"
+        if self._source is not None:
+            kind = repr(self._source)
+        elif self._credentials.api_key:
+            kind = "api_key"
+        else:
+            kind = "app_key+access_key"
         return (
             f"AsrClient(endpoint={display_url(self.endpoint)!r}, "
             f"resource_id={self.resource_id!r}, credentials={kind})"
         )
-
-    def __reduce__(self) -> Any:
-        return (_rebuild_client, (self._pickle_state,))
 
     def _url(self, path: str) -> str:
         """The URL of an operation: the base URL plus its path."""
@@ -476,7 +489,10 @@ class AsrClient(StandardOperations, BaseClient):
             executor: any :class:`concurrent.futures.Executor` (a thread pool,
                 a process pool, Dask's ``client.get_executor()``); not shut
                 down here. Executors in other processes get a pickled copy of
-                this client that reads its credentials from their environment.
+                this client (its settings and credential source, never keys),
+                built once per worker process; a dead worker or a task that
+                cannot be pickled is that item's error
+                (:class:`~volcspeech.errors.ExecutorError`).
             progress: print a progress line on stderr.
             api: ``"flash"`` (default), ``"standard"`` or ``"auto"``, as for :meth:`recognize`.
             uploader: for the standard API, as for :meth:`recognize`.
@@ -487,10 +503,11 @@ class AsrClient(StandardOperations, BaseClient):
             One :class:`BatchResult` per item, in input order.
 
         Raises:
-            ValidationError: ``max_workers`` is not a positive int, or ``options`` is invalid.
+            ValidationError: ``items`` is not an iterable of inputs, ``max_workers``
+                is not an int from 1 to 1024, ``executor`` is not an Executor, or
+                ``options`` is invalid.
         """
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise ValidationError(f"max_workers must be a positive int, got {max_workers!r}")
+        _executors.check_batch_args(items, max_workers, executor)
         if options is not None and not isinstance(options, RecognitionOptions):
             raise ValidationError(
                 f"options must be RecognitionOptions, got {type(options).__name__}"
@@ -539,7 +556,7 @@ class AsrClient(StandardOperations, BaseClient):
                     if nxt is None:
                         break
                     index, item = nxt
-                    future = pool.submit(self.recognize, item, options=options)
+                    future = _executors.submit(pool, self.recognize, item, options=options)
                     pending.append((index, item, future))
                 if not pending:
                     return
@@ -547,7 +564,7 @@ class AsrClient(StandardOperations, BaseClient):
                 try:
                     result = BatchResult(index, item, transcript=future.result())
                 except Exception as exc:  # one item's failure is that item's result
-                    result = BatchResult(index, item, error=exc)
+                    result = BatchResult(index, item, error=_executors.item_error(exc))
                 if report is not None:
                     report.update(result.ok)
                 yield result
@@ -558,7 +575,3 @@ class AsrClient(StandardOperations, BaseClient):
                 report.close()
             if owned:
                 pool.shutdown(wait=True)
-
-
-def _rebuild_client(state: dict[str, Any]) -> AsrClient:
-    return AsrClient(**state)

@@ -132,8 +132,12 @@ class StandardOperations:
     """Submit, query, wait and the routing of :meth:`AsrClient.recognize` (a mixin)."""
 
     if TYPE_CHECKING:  # provided by AsrClient / BaseClient
-        _credentials: SpeechCredentials
-        uid: str
+
+        @property
+        def _credentials(self) -> SpeechCredentials: ...
+        @property
+        def uid(self) -> str: ...
+
         standard_resource_id: str
         standard_inline_bytes: int
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import pickle
 import re
 import uuid
 from collections.abc import Mapping
@@ -11,10 +12,17 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 import attrs
 
 from .._base_client import BaseClient, TimeoutLike, check_base_url
+from .._credential_sources import EnvCredentials
 from .._messages import HttpRequest, HttpResponse
 from .._retry import RetryPolicy
 from .._transport import Transport
-from ..credentials import CredentialProvider, current_credentials, resolve_openapi_provider
+from ..credentials import (
+    CredentialProvider,
+    RefreshingProvider,
+    StaticProvider,
+    current_credentials,
+    resolve_openapi_provider,
+)
 from ..errors import APIError, ConfigurationError, InvalidRequestError, ValidationError
 from ._operations import (
     ALREADY_STARTED_MARK,
@@ -85,6 +93,16 @@ class RtcClient(BaseClient):
         transport: any callable ``HttpRequest -> HttpResponse`` that makes one
             attempt (e.g. ``volcspeech.testing.MockTransport``), instead of
             ``requests``; not with ``session``.
+        allow_pickling_secrets: let a client given a literal key pair pickle
+            with it (unsafe; see ``docs/scaling.md``).
+
+    A client pickles (for process pools and Dask) as its settings and its
+    credential source: the environment when no keys were given, or a
+    picklable ``credentials=`` provider such as
+    :class:`~volcspeech.credentials.EnvCredentials` or
+    :class:`~volcspeech.credentials.ProfileCredentials`. One given literal
+    keys, a ``session`` or a ``transport`` refuses to pickle with a
+    :class:`~volcspeech.errors.ConfigurationError`.
 
     Raises:
         ConfigurationError: no credentials, an unknown region without
@@ -108,6 +126,7 @@ class RtcClient(BaseClient):
         deadline: float | None = None,
         max_answer_bytes: int | None = None,
         transport: Transport | None = None,
+        allow_pickling_secrets: bool = False,
     ) -> None:
         if not isinstance(region, str) or not _REGION.fullmatch(region):
             raise ConfigurationError(
@@ -129,6 +148,11 @@ class RtcClient(BaseClient):
         self._provider = resolve_openapi_provider(
             access_key_id, secret_access_key, session_token, credentials
         )
+        # What a pickled copy uses: the given provider, or the environment
+        # (re-read where it lands); None for literal keys.
+        self._source: CredentialProvider | None = credentials
+        if credentials is None and access_key_id is None and secret_access_key is None:
+            self._source = EnvCredentials()
         if isinstance(rate_limits, RateLimiter):
             self._limiter = rate_limits
         elif rate_limits is None or isinstance(rate_limits, Mapping):
@@ -146,6 +170,7 @@ class RtcClient(BaseClient):
             max_answer_bytes=max_answer_bytes,
             session=session,
             transport=transport,
+            allow_pickling_secrets=allow_pickling_secrets,
         )
 
     def __repr__(self) -> str:
@@ -153,6 +178,46 @@ class RtcClient(BaseClient):
             f"RtcClient(region={self.region!r}, endpoint={self.endpoint!r}, "
             f"credentials={type(self._provider).__name__})"
         )
+
+    def _pickle_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "region": self.region,
+            "endpoint": self.endpoint,
+            "rate_limits": self._limiter.limits,
+        }
+        source = self._source
+        if source is None:
+            if not self._allow_pickling_secrets:
+                raise ConfigurationError(
+                    "this RtcClient was given a literal key pair, which never travels in a "
+                    "pickle. For process pools and Dask, set VOLCENGINE_ACCESS_KEY + "
+                    "VOLCENGINE_SECRET_KEY in the workers' environment and build the client "
+                    "without keys (credentials=volcspeech.credentials.EnvCredentials() where "
+                    "this process has none), or pass credentials=ProfileCredentials(profile) "
+                    "or CallableCredentials(a module-level function). "
+                    "allow_pickling_secrets=True sends the keys inside the pickle (unsafe)."
+                )
+            creds = self._provider.get_credentials()
+            config.update(access_key_id=creds.access_key_id, session_token=creds.session_token)
+            config["secret_access_key"] = creds.secret_access_key
+            return config
+        if isinstance(source, (StaticProvider, RefreshingProvider)):
+            raise ConfigurationError(
+                f"this RtcClient's credentials={type(source).__name__}(...) holds keys or a "
+                "live vendor provider and does not pickle; pass a credential source "
+                "instead: EnvCredentials(), ProfileCredentials(profile) or "
+                "CallableCredentials(a module-level function)"
+            )
+        try:
+            pickle.dumps(source)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"this RtcClient's credentials provider {type(source).__name__} does not "
+                f"pickle ({type(exc).__name__}); pass EnvCredentials(), "
+                "ProfileCredentials(profile) or CallableCredentials(a module-level function)"
+            ) from None
+        config["credentials"] = source
+        return config
 
     @property
     def rate_limiter(self) -> RateLimiter:
