@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import attrs
 
-from .credentials import (
+from ._credential_core import (
     OpenApiCredentials,
     RefreshingProvider,
     SpeechCredentials,
