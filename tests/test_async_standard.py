@@ -239,7 +239,8 @@ async def test_wait_times_out_naming_the_task(
     task = await client.submit(HELLO)
     with pytest.raises(errors.TimeoutError, match=task.task_id):
         await client.wait(task, timeout=0.2, poll=0.05)
-    assert sleeps and all(s <= 0.2 for s in sleeps)
+    assert sleeps
+    assert all(s <= 0.2 for s in sleeps)
     with pytest.raises(errors.ValidationError, match="timeout"):
         await client.wait(task, timeout=0)
 
@@ -259,9 +260,7 @@ async def test_a_task_resumes_from_a_fresh_client(emu: Emulator, sleeps: list[fl
     assert {r.headers["x-api-resource-id"] for r in queries} == {"volc.bigasr.auc"}
 
 
-async def test_recognize_standard_submits_and_waits(
-    emu: Emulator, client: AsyncAsrClient
-) -> None:
+async def test_recognize_standard_submits_and_waits(emu: Emulator, client: AsyncAsrClient) -> None:
     """recognize(api='standard') is submit + wait; the standard-only options are taken."""
     options = RecognitionOptions(enable_gender_detection=True)
     transcript = await client.recognize(HELLO, api="standard", options=options, poll=0.01)
