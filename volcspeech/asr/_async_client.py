@@ -352,11 +352,10 @@ class AsyncAsrClient(AsyncStandardOperations, AsyncBaseClient):
             concurrency: recognitions in flight at once.
             progress: print a progress line on stderr.
             api: ``"flash"`` (default), ``"standard"`` or ``"auto"``, as for
-                :meth:`recognize`. With the standard API each item is submitted
-                as soon as one of the ``concurrency`` slots is free and its task
-                then waits asleep on the loop, so all tasks run on the service
-                together while at most ``concurrency`` requests (submits,
-                queries) are in flight.
+                :meth:`recognize`. With the standard API every item is
+                submitted first, then all tasks are polled together, each asleep
+                on the loop between its queries; at most ``concurrency``
+                requests (submits, queries) are in flight.
             uploader: for the standard API, as for :meth:`recognize`.
             model: the standard model, as for :meth:`submit`.
             poll: the polling schedule of each standard task.

@@ -292,29 +292,6 @@ class AsyncStandardOperations:
             prepared, checked, task_id, resource_id, uploader, self._spec._settings(timeout)
         )
 
-    async def _standard_one(
-        self,
-        index: int,
-        item: Any,
-        api: str,
-        options: RecognitionOptions | None,
-        kw: dict[str, Any],
-        limit: asyncio.Semaphore,
-        make_result: Callable[..., _T],
-    ) -> _T:
-        """One item of a standard batch: submit (or flash) under ``limit``, then poll."""
-        try:
-            async with limit:
-                first = await self._route(
-                    item, api, options, None, None, None, kw["uploader"], kw["model"]
-                )
-            if isinstance(first, Transcript):
-                return make_result(index, item, transcript=first)
-            transcript = await self._wait(first, kw["timeout"], kw["poll"], limit)
-            return make_result(index, item, transcript=transcript)
-        except Exception as exc:  # one item's failure is that item's result
-            return make_result(index, item, error=exc)
-
 
 async def standard_batch(
     client: AsyncStandardOperations,
@@ -330,17 +307,47 @@ async def standard_batch(
     poll: PollLike,
     timeout: float = DEFAULT_WAIT_TIMEOUT,
 ) -> AsyncIterator[Any]:
-    """``AsyncAsrClient.recognize_many(api="standard" | "auto")``: every item is submitted
-    as soon as a slot is free, and its task then waits on the loop (asleep between its
-    queries) while the others are submitted; at most ``concurrency`` requests (submits,
-    queries, flash recognitions) are in flight. Results come in completion order."""
+    """``AsyncAsrClient.recognize_many(api="standard" | "auto")``: submit every task, then
+    poll them together on the loop.
+
+    Each item is submitted (or, with ``"auto"``, recognized by flash) as soon as a slot is
+    free; once every item is submitted, each task waits asleep on the loop between its
+    queries. At most ``concurrency`` requests (submits, queries, flash recognitions) are
+    in flight. Results come in completion order, each with its ``index``."""
     limit = asyncio.Semaphore(concurrency)
-    kw = {"uploader": uploader, "model": model, "poll": poll, "timeout": timeout}
+    submitting = 0
+    all_submitted = asyncio.Event()
+    exhausted = False
+
+    def submitted() -> None:
+        nonlocal submitting
+        submitting -= 1
+        if exhausted and submitting == 0:
+            all_submitted.set()
+
+    async def one(index: int, item: Any) -> Any:
+        try:
+            try:
+                async with limit:
+                    first = await client._route(
+                        item, api, options, None, None, None, uploader, model, poll
+                    )
+            finally:
+                submitted()
+            if isinstance(first, Transcript):
+                return make_result(index, item, transcript=first)
+            await all_submitted.wait()  # every task is on the service before the polling
+            return make_result(
+                index, item, transcript=await client._wait(first, timeout, poll, limit)
+            )
+        except Exception as exc:  # one item's failure is that item's result
+            return make_result(index, item, error=exc)
+
     pending: set[asyncio.Task[Any]] = set()
     try:
         async for index, item in inputs:
-            one = client._standard_one(index, item, api, options, kw, limit, make_result)
-            pending.add(asyncio.ensure_future(one))
+            submitting += 1
+            pending.add(asyncio.ensure_future(one(index, item)))
             await asyncio.sleep(0)  # let it start (and take its slot) in input order
             done = {t for t in pending if t.done()}
             pending -= done
@@ -348,6 +355,9 @@ async def standard_batch(
                 if progress is not None:
                     progress.update(task.result().ok)
                 yield task.result()
+        exhausted = True
+        if submitting == 0:
+            all_submitted.set()
         while pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for task in sorted(done, key=lambda t: t.result().index):
