@@ -26,20 +26,29 @@ from test_docs_examples import ROOT, examples
 pytestmark = pytest.mark.slow
 
 #: Runs each example in a fresh namespace and an empty directory; prints one JSON report.
+#: The ``__main__`` guard matters: a process pool started with ``spawn`` (as in
+#: docs/scaling.md) imports the main module again in every worker.
 RUNNER = """
 import json, os, sys, tempfile, traceback
 import volcspeech
-examples = json.load(open(sys.argv[1], encoding="utf-8"))
-report = {"volcspeech": volcspeech.__file__, "failed": {}}
-for where, code in examples:
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)
-        os.environ["VOLCSPEECH_EXAMPLE_TMP"] = tmp
-        try:
-            exec(compile(code, where, "exec"), {"__name__": "docs_example"})
-        except BaseException:
-            report["failed"][where] = traceback.format_exc()[-2000:]
-print(json.dumps(report))
+
+
+def main():
+    examples = json.load(open(sys.argv[1], encoding="utf-8"))
+    report = {"volcspeech": volcspeech.__file__, "failed": {}}
+    for where, code in examples:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chdir(tmp)
+            os.environ["VOLCSPEECH_EXAMPLE_TMP"] = tmp
+            try:
+                exec(compile(code, where, "exec"), {"__name__": "docs_example"})
+            except BaseException:
+                report["failed"][where] = traceback.format_exc()[-2000:]
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
 """
 
 
