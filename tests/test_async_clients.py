@@ -551,18 +551,16 @@ async def test_a_refreshing_credential_provider_is_asked_off_the_loop() -> None:
     assert loop_thread not in asked_in
 
 
-async def test_recognize_takes_a_flash_model_and_refuses_the_standard_api() -> None:
-    """model= picks the flash resource id as on the sync client; api='standard'/'auto' and
-    standard models are refused before any request."""
+async def test_recognize_takes_a_flash_model_and_refuses_bad_api_and_models() -> None:
+    """model= picks the flash resource id as on the sync client; an unknown api= and
+    standard models with the flash API are refused before any request (api='standard' /
+    'auto' are tested in test_async_standard.py)."""
     from volcspeech.asr._models import FLASH_RESOURCE_ID
 
     transport = MockTransport(lambda r: HttpResponse(200, OK_HEADERS, OK_BODY))
     async with AsyncAsrClient(api_key="k", transport=transport, resource_id="custom.res") as asr:
         await asr.recognize(HELLO)
         await asr.recognize(HELLO, model="flash")
-        for api in ("standard", "auto"):
-            with pytest.raises(errors.ValidationError, match="flash API only"):
-                await asr.recognize(HELLO, api=api)
         with pytest.raises(errors.ValidationError, match="api must be one of"):
             await asr.recognize(HELLO, api="fast")
         with pytest.raises(errors.ValidationError, match="standard-API model"):

@@ -7,25 +7,35 @@ import os
 import sys
 import threading
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import anyio.to_thread
 
 from .._base_client import TimeoutLike
 from .._base_client_async import AsyncBaseClient, settings_only
+from .._credential_sources import SpeechCredentialSource
 from .._http_async import INLINE_BODY_BYTES, HttpxTransport
 from .._messages import HttpRequest
 from .._retry import RetryPolicy
 from .._transport_async import AsyncTransport
-from ..errors import ValidationError
+from ..errors import ConfigurationError, ValidationError
+from ._async_standard import AsyncStandardOperations, standard_batch
 from ._audio import LARGE_INLINE_BYTES, AudioInput, PreparedAudio, prepare_audio
-from ._client import DEFAULT_RESOURCE_ID, AsrClient, BatchResult, _Progress
+from ._client import (
+    DEFAULT_RESOURCE_ID,
+    DEFAULT_STANDARD_INLINE_BYTES,
+    DEFAULT_STANDARD_MODEL,
+    AsrClient,
+    BatchResult,
+    _Progress,
+)
 from ._flash import LOG_ID_HEADER, read_recognize
 from ._models import AsrModel
 from ._options import RecognitionOptions
 from ._results import Transcript
 from ._standard_client import flash_resource_id
-from ._standard_routing import check_api_choice
+from ._standard_poll import PollLike, PollSchedule
+from ._standard_routing import check_api_choice, inspect_audio
 
 __all__ = ["DEFAULT_CONCURRENCY", "AsyncAsrClient"]
 
@@ -51,21 +61,30 @@ def _small(audio: Any) -> bool:
     return isinstance(audio, (bytes, bytearray, memoryview)) and len(audio) <= INLINE_BODY_BYTES
 
 
-async def _prepare(audio: AudioInput, options: RecognitionOptions) -> PreparedAudio:
-    """``prepare_audio`` in a worker thread (it reads the file's head; a pipe is spooled),
-    or on the loop for a URL or small audio (a thread hop would cost more).
+class _NotPicklable(ConfigurationError, TypeError):
+    """An async client refusing to pickle (a ``TypeError`` too, as ``pickle`` expects)."""
+
+
+async def _prepare(
+    audio: AudioInput,
+    options: RecognitionOptions,
+    prepare: Callable[[Any, dict[str, Any]], PreparedAudio] = prepare_audio,
+) -> PreparedAudio:
+    """``prepare_audio`` (or ``inspect_audio``) in a worker thread (it reads the file's
+    head; a pipe is spooled), or on the loop for a URL or small audio (a thread hop
+    would cost more).
 
     A cancelled caller does not wait for the thread: whichever of the two comes
     second (the thread's result, the cancellation) closes the prepared source,
     so a spooled copy never leaks.
     """
     if _small(audio):
-        return prepare_audio(audio, options.to_audio_dict())
+        return prepare(audio, options.to_audio_dict())
     lock = threading.Lock()
     state: dict[str, Any] = {"prepared": None, "abandoned": False}
 
     def work() -> PreparedAudio:
-        prepared = prepare_audio(audio, options.to_audio_dict())
+        prepared = prepare(audio, options.to_audio_dict())
         with lock:
             if not state["abandoned"]:
                 state["prepared"] = prepared
@@ -85,12 +104,17 @@ async def _prepare(audio: AudioInput, options: RecognitionOptions) -> PreparedAu
         raise
 
 
-class AsyncAsrClient(AsyncBaseClient):
-    """The async client of the flash recorded-file recognition API (on ``httpx``).
+class AsyncAsrClient(AsyncStandardOperations, AsyncBaseClient):
+    """The async client of the recorded-file recognition APIs (on ``httpx``): flash,
+    and standard (submit/query).
 
     The same arguments, methods, results and errors as
     :class:`~volcspeech.asr.AsrClient`, awaited; one client serves any number
-    of concurrent recognitions on one event loop. Use it with ``async with``
+    of concurrent recognitions on one event loop. The differences:
+    ``http_client=`` (an ``httpx.AsyncClient``) instead of ``session=``,
+    ``concurrency=`` instead of ``max_workers=`` / ``executor=`` in
+    :meth:`recognize_many`, and no ``allow_pickling_secrets=``: an async
+    client never pickles (it belongs to its event loop). Use it with ``async with``
     or call :meth:`aclose`; a closed client raises
     :class:`~volcspeech.errors.ClientClosedError`.
 
@@ -114,6 +138,14 @@ class AsyncAsrClient(AsyncBaseClient):
             an ``async def`` handler), instead of httpx; not with ``http_client``.
         http_client: your own ``httpx.AsyncClient`` (proxies, certificates,
             limits); used as it is and not closed by volcspeech.
+        credentials: a credential source instead of keys, read at the first
+            request (on the event loop), e.g.
+            :class:`~volcspeech.credentials.EnvCredentials` or
+            :class:`~volcspeech.credentials.CallableCredentials`.
+        model: the standard API's model: ``"2.0"`` (the default), ``"1.0"``,
+            an :class:`AsrModel` or a raw resource id.
+        standard_inline_bytes: local audio up to this size goes to the standard
+            API inline (100 MiB by default); beyond it an ``uploader=`` is needed.
 
     Credentials not given here are read from ``VOLCSPEECH_API_KEY``, or
     ``VOLCSPEECH_APP_KEY`` with ``VOLCSPEECH_ACCESS_KEY``.
@@ -142,6 +174,9 @@ class AsyncAsrClient(AsyncBaseClient):
         max_answer_bytes: int | None = None,
         transport: AsyncTransport | None = None,
         http_client: _HttpClient = None,
+        credentials: SpeechCredentialSource | None = None,
+        model: str | AsrModel = DEFAULT_STANDARD_MODEL,
+        standard_inline_bytes: int = DEFAULT_STANDARD_INLINE_BYTES,
     ) -> None:
         # The sync twin checks every argument and holds the settings.
         self._spec = AsrClient(
@@ -158,21 +193,36 @@ class AsyncAsrClient(AsyncBaseClient):
             deadline=deadline,
             max_answer_bytes=max_answer_bytes,
             transport=settings_only,
+            credentials=credentials,
+            model=model,
+            standard_inline_bytes=standard_inline_bytes,
         )
         super().__init__(transport=transport, http_client=http_client)
         self.endpoint = self._spec.endpoint
         self.base_url = self._spec.base_url
         self.resource_id = self._spec.resource_id
-        self.uid = self._spec.uid
+        #: The standard API's ``X-Api-Resource-Id`` (the client's ``model``).
+        self.standard_resource_id = self._spec.standard_resource_id
+        self.standard_inline_bytes = self._spec.standard_inline_bytes
+
+    @property
+    def uid(self) -> str:
+        """``user.uid`` of each request: as given, else the APP ID or ``"volcspeech"``."""
+        return self._spec.uid
 
     def __repr__(self) -> str:
         return "Async" + repr(self._spec)
 
     def __reduce__(self) -> Any:
-        raise TypeError(
-            "an AsyncAsrClient belongs to its event loop and cannot be pickled; "
-            "make one per process (or pickle an AsrClient)"
+        raise _NotPicklable(
+            "an AsyncAsrClient belongs to its event loop and cannot be pickled (async "
+            "clients do not pickle); make one per process or task from its settings, or "
+            "pickle an AsrClient given credentials= (e.g. EnvCredentials()) instead"
         )
+
+    async def _inspect(self, audio: AudioInput, options: RecognitionOptions) -> PreparedAudio:
+        """``inspect_audio`` off the loop for large audio (the standard API's check)."""
+        return await _prepare(audio, options, inspect_audio)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -193,7 +243,9 @@ class AsyncAsrClient(AsyncBaseClient):
         timeout: TimeoutLike = None,
         deadline: float | None = None,
         api: str = "flash",
+        uploader: Any = None,
         model: str | AsrModel | None = None,
+        poll: PollLike = None,
     ) -> Transcript:
         """Recognize one audio file, as :meth:`volcspeech.asr.AsrClient.recognize` does.
 
@@ -208,9 +260,14 @@ class AsyncAsrClient(AsyncBaseClient):
             request_id: the ``X-Api-Request-Id``; a fresh UUID4 by default.
             timeout: this call's per-attempt timeouts (the client's by default).
             deadline: this call's total time limit in seconds (the client's by default).
-            api: ``"flash"``: the async client speaks the flash API only (the
-                standard API's submit/query/wait are on the sync client).
-            model: ``"flash"`` or a raw flash resource id (the client's by default).
+            api: ``"flash"`` (one request), ``"standard"`` (:meth:`submit` +
+                :meth:`wait`) or ``"auto"`` (flash inside its limits, 100 MiB and
+                2 h; standard beyond them).
+            uploader: for the standard API: an object with ``upload(source) -> url``
+                (sync, run in a worker thread; or ``async def upload``).
+            model: ``"flash"`` or a raw flash resource id with ``api="flash"``;
+                ``"1.0"``, ``"2.0"`` or a resource id for the standard API.
+            poll: the standard API's polling schedule (see :meth:`wait`).
 
         Returns:
             The transcript; ``silent=True`` with no text for all-silent audio.
@@ -224,11 +281,18 @@ class AsyncAsrClient(AsyncBaseClient):
             ClientClosedError: the client is closed.
         """
         self._check_open()
-        if check_api_choice(api) != "flash":
-            raise ValidationError(
-                f"api={api!r}: AsyncAsrClient speaks the flash API only; use AsrClient "
-                "(submit/query/wait, api='standard' or 'auto') for the standard API",
-                field="api",
+        api = check_api_choice(api)
+        if api != "flash":
+            return await self._recognize_routed(
+                audio,
+                api=api,
+                options=options,
+                request_id=request_id,
+                timeout=timeout,
+                deadline=deadline,
+                uploader=uploader,
+                model=model,
+                poll=poll,
             )
         resource_id = flash_resource_id(model, self._spec.resource_id)
         options, request_id, settings = self._spec._call_args(
@@ -266,6 +330,10 @@ class AsyncAsrClient(AsyncBaseClient):
         options: RecognitionOptions | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: bool = False,
+        api: str = "flash",
+        uploader: Any = None,
+        model: str | AsrModel | None = None,
+        poll: PollLike = None,
     ) -> AsyncIterator[BatchResult]:
         """Recognize many files concurrently, yielding each result **as it completes**.
 
@@ -283,6 +351,14 @@ class AsyncAsrClient(AsyncBaseClient):
             options: options for every item.
             concurrency: recognitions in flight at once.
             progress: print a progress line on stderr.
+            api: ``"flash"`` (default), ``"standard"`` or ``"auto"``, as for
+                :meth:`recognize`. With the standard API every item is
+                submitted first, then all tasks are polled together, each asleep
+                on the loop between its queries; at most ``concurrency``
+                requests (submits, queries) are in flight.
+            uploader: for the standard API, as for :meth:`recognize`.
+            model: the standard model, as for :meth:`submit`.
+            poll: the polling schedule of each standard task.
 
         Returns:
             An async iterator of one :class:`~volcspeech.asr.BatchResult` per item.
@@ -307,6 +383,26 @@ class AsyncAsrClient(AsyncBaseClient):
                 field="items",
             )
         self._check_open()
+        if check_api_choice(api) != "flash":
+            if uploader is not None and not callable(getattr(uploader, "upload", None)):
+                raise ValidationError(
+                    "uploader must have an upload(source) -> url method, got "
+                    f"{type(uploader).__name__}",
+                    field="uploader",
+                )
+            total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+            return standard_batch(
+                self,
+                _aenumerate(items),
+                api=api,
+                options=options,
+                concurrency=concurrency,
+                make_result=BatchResult,
+                progress=_Progress(total, sys.stderr) if progress else None,
+                uploader=uploader,
+                model=model,
+                poll=PollSchedule.coerce(poll),
+            )
         return self._batch(items, options, concurrency, progress)
 
     async def _one(self, index: int, item: Any, options: RecognitionOptions | None) -> BatchResult:

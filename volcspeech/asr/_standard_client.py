@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from .. import errors
 from .._base_client import TimeoutLike
+from .._messages import HttpRequest
 from .._transport import CallSettings
 from ..credentials import SpeechCredentials
 from ._audio import ALLOWED_URL_SCHEMES, AudioInput, PreparedAudio
@@ -29,16 +30,24 @@ from ._models import (
 from ._options import RecognitionOptions
 from ._results import Transcript
 from ._standard import QUERY_PATH, SUBMIT_PATH, build_query, build_submit, read_query, read_submit
-from ._standard_poll import DEFAULT_WAIT_TIMEOUT, PollLike, PollSchedule
-from ._standard_routing import fits_flash, inspect_audio
+from ._standard_poll import DEFAULT_WAIT_TIMEOUT, PollLike, PollSchedule, Waiter
+from ._standard_routing import goes_flash, inspect_audio
 from ._uploaders import UploadSource
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
 
-    from .._messages import HttpRequest, HttpResponse
+    from .._messages import HttpResponse
 
-__all__ = ["StandardOperations", "TaskLike", "flash_resource_id", "resolve_client_model"]
+__all__ = [
+    "StandardOperations",
+    "TaskLike",
+    "failed_state",
+    "flash_resource_id",
+    "resolve_client_model",
+    "uploaded_audio",
+    "uploader_error",
+]
 
 _T = TypeVar("_T")
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]{1,256}$")
@@ -112,6 +121,37 @@ def _check_uploader(uploader: Any) -> None:
             f"uploader must have an upload(source) -> url method, got {type(uploader).__name__}",
             field="uploader",
         )
+
+
+def uploader_error(exc: Exception, upload: UploadSource) -> errors.TransportError:
+    """The error raised for a user's uploader failing with a non-volcspeech exception."""
+    return errors.TransportError(
+        f"the uploader failed on {upload.description}: {type(exc).__name__}: {str(exc)[:200]}",
+        retryable=False,
+    )
+
+
+def uploaded_audio(prepared: PreparedAudio, url: Any) -> PreparedAudio:
+    """The audio as the uploader's URL (``audio.url``), once the URL is checked.
+
+    Raises:
+        ValidationError: the uploader returned no ``http(s)://`` URL.
+    """
+    if not isinstance(url, str) or not url.lower().startswith(
+        tuple(s + "://" for s in ALLOWED_URL_SCHEMES)
+    ):
+        raise errors.ValidationError(
+            f"the uploader returned {type(url).__name__} {str(url)[:60]!r}, not an http(s):// URL",
+            field="uploader",
+        )
+    fields = {k: v for k, v in prepared.fields.items() if k not in ("data", "url")}
+    fields["url"] = url
+    return PreparedAudio(fields=fields, info=prepared.info)
+
+
+def failed_state(task: RecognitionTask, exc: errors.APIError) -> TaskState:
+    """The failed state of a query the service answered with an error (typed in ``error``)."""
+    return TaskState(task, TaskStatus.FAILED, code=_int(exc.code), error=exc, log_id=exc.log_id)
 
 
 def _as_task(task: Any, default_resource: str) -> RecognitionTask:
@@ -203,14 +243,32 @@ class StandardOperations:
             TransportError: no answer.
         """
         self._check_open()
+        options, resource_id, task_id = self._submit_args(
+            options, callback_url, callback_data, model, uploader, request_id
+        )
+        settings = self._settings(timeout, deadline)
+        prepared = inspect_audio(audio, options.to_audio_dict())
+        return self._submit_prepared(prepared, options, task_id, resource_id, uploader, settings)
+
+    def _submit_args(
+        self,
+        options: RecognitionOptions | None,
+        callback_url: str | None,
+        callback_data: str | None,
+        model: Any,
+        uploader: Any,
+        request_id: str | None,
+    ) -> tuple[RecognitionOptions, str, str]:
+        """A submit's checked options, resource id and task id (shared with the async client).
+
+        Raises:
+            ValidationError: bad options, callback, model, uploader or request id.
+        """
         options = _with_callback(_check_options(options), callback_url, callback_data)
         options.check_api("standard")
         _check_uploader(uploader)
         resource_id = self.standard_resource_id if model is None else resolve_standard_model(model)
-        task_id = self._task_id(request_id)
-        settings = self._settings(timeout, deadline)
-        prepared = inspect_audio(audio, options.to_audio_dict())
-        return self._submit_prepared(prepared, options, task_id, resource_id, uploader, settings)
+        return options, resource_id, self._task_id(request_id)
 
     def _task_id(self, request_id: str | None) -> str:
         if request_id is None:
@@ -233,16 +291,7 @@ class StandardOperations:
     ) -> RecognitionTask:
         try:
             prepared = self._standard_audio(prepared, uploader)
-            request = build_submit(
-                url=self._url(SUBMIT_PATH),
-                auth_headers=self._credentials.headers(),
-                resource_id=resource_id,
-                task_id=task_id,
-                uid=self.uid,
-                audio=prepared,
-                options=options,
-            )
-            task = RecognitionTask(task_id, resource_id)
+            request, task = self._submit_request(prepared, options, task_id, resource_id)
             result: RecognitionTask = self._send(
                 lambda: request,
                 lambda response: read_submit(response, task),
@@ -255,14 +304,46 @@ class StandardOperations:
             if prepared.source is not None:
                 prepared.source.close()
 
+    def _submit_request(
+        self, prepared: PreparedAudio, options: RecognitionOptions, task_id: str, resource_id: str
+    ) -> tuple[HttpRequest, RecognitionTask]:
+        """The submit request of ready audio and its task (shared with the async client)."""
+        request = build_submit(
+            url=self._url(SUBMIT_PATH),
+            auth_headers=self._credentials.headers(),
+            resource_id=resource_id,
+            task_id=task_id,
+            uid=self.uid,
+            audio=prepared,
+            options=options,
+        )
+        return request, RecognitionTask(task_id, resource_id)
+
     def _standard_audio(self, prepared: PreparedAudio, uploader: Any) -> PreparedAudio:
         """URL audio as it is; local audio uploaded, inline, or refused with the option to pass."""
+        upload = self._upload_source(prepared, uploader)
+        if upload is None:
+            return prepared
+        try:
+            url = uploader.upload(upload)
+        except errors.VolcSpeechError:
+            raise
+        except Exception as exc:  # a user's uploader: its own errors, wrapped once
+            raise uploader_error(exc, upload) from exc
+        return uploaded_audio(prepared, url)
+
+    def _upload_source(self, prepared: PreparedAudio, uploader: Any) -> UploadSource | None:
+        """What to hand the uploader, or ``None`` when the audio goes as it is (URL, inline).
+
+        Raises:
+            ValidationError: local audio beyond ``standard_inline_bytes`` without an uploader.
+        """
         source = prepared.source
         if source is None:
-            return prepared
+            return None
         if uploader is None:
             if source.size <= self.standard_inline_bytes:
-                return prepared
+                return None
             raise errors.ValidationError(
                 f"{source.description} is {source.size} bytes: beyond "
                 f"{self.standard_inline_bytes} bytes (the client's standard_inline_bytes) local "
@@ -271,27 +352,7 @@ class StandardOperations:
                 "upload(source) -> url), or upload it yourself and pass its http(s) URL",
                 field="uploader",
             )
-        fields = {k: v for k, v in prepared.fields.items() if k not in ("data", "url")}
-        try:
-            url = uploader.upload(UploadSource(source, fields.get("format")))
-        except errors.VolcSpeechError:
-            raise
-        except Exception as exc:  # a user's uploader: its own errors, wrapped once
-            raise errors.TransportError(
-                f"the uploader failed on {source.description}: {type(exc).__name__}: "
-                f"{str(exc)[:200]}",
-                retryable=False,
-            ) from exc
-        if not isinstance(url, str) or not url.lower().startswith(
-            tuple(s + "://" for s in ALLOWED_URL_SCHEMES)
-        ):
-            raise errors.ValidationError(
-                f"the uploader returned {type(url).__name__} {str(url)[:60]!r}, not an "
-                "http(s):// URL",
-                field="uploader",
-            )
-        fields["url"] = url
-        return PreparedAudio(fields=fields, info=prepared.info)
+        return UploadSource(source, prepared.fields.get("format"))
 
     # --- query and wait ------------------------------------------------------------------
 
@@ -314,10 +375,7 @@ class StandardOperations:
             TransportError: no answer (after retries).
         """
         self._check_open()
-        resolved = _as_task(task, self.standard_resource_id)
-        request = build_query(
-            url=self._url(QUERY_PATH), auth_headers=self._credentials.headers(), task=resolved
-        )
+        resolved, request = self._query_request(task)
         try:
             state: TaskState = self._send(
                 lambda: request,
@@ -329,10 +387,20 @@ class StandardOperations:
         except (errors.AuthenticationError, errors.ProtocolError):
             raise
         except errors.APIError as exc:
-            return TaskState(
-                resolved, TaskStatus.FAILED, code=_int(exc.code), error=exc, log_id=exc.log_id
-            )
+            return failed_state(resolved, exc)
         return state
+
+    def _query_request(self, task: TaskLike) -> tuple[RecognitionTask, HttpRequest]:
+        """The task and its query request (shared with the async client).
+
+        Raises:
+            ValidationError: ``task`` is not a task, its dict or a task id.
+        """
+        resolved = _as_task(task, self.standard_resource_id)
+        request = build_query(
+            url=self._url(QUERY_PATH), auth_headers=self._credentials.headers(), task=resolved
+        )
+        return resolved, request
 
     def wait(
         self,
@@ -357,34 +425,25 @@ class StandardOperations:
                 call ``wait`` again later, from anywhere).
             APIError: the task failed (its typed error).
         """
-        schedule = PollSchedule.coerce(poll)
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))
-            or not timeout > 0
-            or timeout != timeout
-        ):
-            raise errors.ValidationError(
-                f"timeout must be a positive number of seconds, got {timeout!r}", field="timeout"
-            )
-        resolved = _as_task(task, self.standard_resource_id)
+        resolved, waiter = self._waiter(task, timeout, poll)
         self._check_open()
-        deadline = time.monotonic() + timeout
-        polls = 0
         while True:
             state = self.query(resolved)
-            polls += 1
             if state.finished:
                 return state.unwrap()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise errors.TimeoutError(
-                    f"task {resolved.task_id} is still {state.status.value} after {timeout:g}s "
-                    "(it goes on: call wait(task) again later)",
-                    request_id=resolved.task_id,
-                    log_id=state.log_id,
-                )
-            time.sleep(min(schedule.interval(polls - 1), remaining))
+            time.sleep(waiter.next_wait(state))
+
+    def _waiter(
+        self, task: TaskLike, timeout: float, poll: PollLike
+    ) -> tuple[RecognitionTask, Waiter]:
+        """A wait's task and its schedule, checked (shared with the async client).
+
+        Raises:
+            ValidationError: a bad ``task``, ``timeout`` or ``poll``.
+        """
+        schedule = PollSchedule.coerce(poll)
+        resolved = _as_task(task, self.standard_resource_id)
+        return resolved, Waiter(resolved, timeout, schedule)
 
     # --- routing -------------------------------------------------------------------------
 
@@ -403,16 +462,10 @@ class StandardOperations:
     ) -> Transcript:
         """``recognize(api="standard" | "auto")``: flash within its limits (auto), else standard."""
         self._check_open()
-        checked = _check_options(options)
-        _check_uploader(uploader)
-        schedule = PollSchedule.coerce(poll)
-        flash_model = _flash_part(model)
-        if model is None or (api == "auto" and flash_model is not None):
-            resource_id = self.standard_resource_id
-        else:
-            resource_id = resolve_standard_model(model)
+        route = self._route_args(api, options, uploader, model, poll)
+        checked, flash_model, resource_id, schedule = route
         prepared = inspect_audio(audio, checked.to_audio_dict())
-        if api == "auto" and fits_flash(prepared) and not checked.standard_fields_set():
+        if goes_flash(api, prepared, checked):
             try:
                 return self.recognize(
                     _again(audio, prepared),
@@ -431,6 +484,25 @@ class StandardOperations:
             prepared, checked, task_id, resource_id, uploader, self._settings(timeout)
         )
         return self.wait(task, timeout=deadline or DEFAULT_WAIT_TIMEOUT, poll=schedule)
+
+    def _route_args(
+        self, api: str, options: Any, uploader: Any, model: Any, poll: PollLike
+    ) -> tuple[RecognitionOptions, Any, str, PollSchedule]:
+        """A routed recognition's checked options, flash model, standard resource id and
+        schedule (shared with the async client).
+
+        Raises:
+            ValidationError: bad options, uploader, model or poll.
+        """
+        checked = _check_options(options)
+        _check_uploader(uploader)
+        schedule = PollSchedule.coerce(poll)
+        flash_model = _flash_part(model)
+        if model is None or (api == "auto" and flash_model is not None):
+            resource_id = self.standard_resource_id
+        else:
+            resource_id = resolve_standard_model(model)
+        return checked, flash_model, resource_id, schedule
 
 
 def _again(audio: Any, prepared: PreparedAudio) -> Any:

@@ -9,17 +9,23 @@ schedule is a plain value so :meth:`AsrClient.wait` and
 from __future__ import annotations
 
 import math
-from typing import Any, Union
+import time
+from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
+from .. import errors
 from ..errors import ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._models import RecognitionTask, TaskState
 
 __all__ = [
     "DEFAULT_POLL",
     "DEFAULT_WAIT_TIMEOUT",
     "PollLike",
     "PollSchedule",
+    "Waiter",
 ]
 
 #: Seconds :meth:`AsrClient.wait` waits for a task by default (3 hours).
@@ -87,3 +93,50 @@ PollLike = Union[PollSchedule, float, None]
 
 #: The default schedule: 1 s, then 1.5 times longer each time, at most 30 s.
 DEFAULT_POLL = PollSchedule()
+
+
+class Waiter:
+    """The clock of one wait for a task: how long to sleep before the next query, and
+    when to give up. Pure (no I/O, no sleeping), so the sync and async ``wait`` share it.
+
+    Args:
+        task: the task waited for (named in the timeout error).
+        timeout: seconds to wait in all.
+        schedule: the polling schedule.
+
+    Raises:
+        ValidationError: ``timeout`` is not a positive number.
+    """
+
+    def __init__(self, task: RecognitionTask, timeout: float, schedule: PollSchedule) -> None:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not timeout > 0
+            or timeout != timeout
+        ):
+            raise ValidationError(
+                f"timeout must be a positive number of seconds, got {timeout!r}", field="timeout"
+            )
+        self.task = task
+        self.timeout = float(timeout)
+        self.schedule = schedule
+        self.deadline = time.monotonic() + timeout
+        self.polls = 0
+
+    def next_wait(self, state: TaskState) -> float:
+        """Seconds to sleep after the answer ``state`` of an unfinished task (never past the end).
+
+        Raises:
+            TimeoutError: the time is up (the task goes on on the service).
+        """
+        self.polls += 1
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise errors.TimeoutError(
+                f"task {self.task.task_id} is still {state.status.value} after "
+                f"{self.timeout:g}s (it goes on: call wait(task) again later)",
+                request_id=self.task.task_id,
+                log_id=state.log_id,
+            )
+        return min(self.schedule.interval(self.polls - 1), remaining)

@@ -24,7 +24,7 @@ from ._audio import (
     sniff,
 )
 
-__all__ = ["API_CHOICES", "check_api_choice", "fits_flash", "inspect_audio"]
+__all__ = ["API_CHOICES", "check_api_choice", "fits_flash", "goes_flash", "inspect_audio"]
 
 #: What ``api=`` accepts.
 API_CHOICES = ("flash", "standard", "auto")
@@ -90,3 +90,9 @@ def fits_flash(prepared: PreparedAudio) -> bool:
     if info.size > MAX_AUDIO_BYTES:
         return False
     return info.duration_ms is None or info.duration_ms <= MAX_DURATION_MS
+
+
+def goes_flash(api: str, prepared: PreparedAudio, options: Any) -> bool:
+    """Whether a routed recognition goes to flash: ``api="auto"``, audio inside flash's
+    limits and no standard-only option set."""
+    return api == "auto" and fits_flash(prepared) and not options.standard_fields_set()
