@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 import subprocess
 import sys
 import threading
@@ -172,6 +173,9 @@ async def test_repr_names_the_async_class_and_no_secret() -> None:
         assert "sk-very-secret-value" not in repr(asr) + repr(rtc)
         with pytest.raises(TypeError, match="cannot be pickled"):
             asr.__reduce__()
+        for client in (asr, rtc):  # a volcspeech error too, saying what to pickle instead
+            with pytest.raises(errors.ConfigurationError, match="credentials="):
+                pickle.dumps(client)
     finally:
         await asr.aclose()
         await rtc.aclose()

@@ -21,7 +21,16 @@ from ._transport import CallSettings
 from ._transport_async import AsyncTransport
 from .errors import ClientClosedError, ConfigurationError
 
-__all__ = ["AsyncBaseClient", "settings_only"]
+__all__ = ["AsyncBaseClient", "NotPicklable", "settings_only"]
+
+
+class NotPicklable(ConfigurationError, TypeError):
+    """An async client refusing to pickle (a ``TypeError`` too, as ``pickle`` expects).
+
+    An async client belongs to its event loop; what travels to other processes
+    is a sync client's settings (``AsrClient(credentials=...)``).
+    """
+
 
 T = TypeVar("T")
 

@@ -12,13 +12,13 @@ from typing import Any, Callable, Union
 import anyio.to_thread
 
 from .._base_client import TimeoutLike
-from .._base_client_async import AsyncBaseClient, settings_only
+from .._base_client_async import AsyncBaseClient, NotPicklable, settings_only
 from .._credential_sources import SpeechCredentialSource
 from .._http_async import INLINE_BODY_BYTES, HttpxTransport
 from .._messages import HttpRequest
 from .._retry import RetryPolicy
 from .._transport_async import AsyncTransport
-from ..errors import ConfigurationError, ValidationError
+from ..errors import ValidationError
 from ._async_standard import AsyncStandardOperations, standard_batch
 from ._audio import LARGE_INLINE_BYTES, AudioInput, PreparedAudio, prepare_audio
 from ._client import (
@@ -59,10 +59,6 @@ def _small(audio: Any) -> bool:
         except (OSError, ValueError, TypeError):
             return True  # prepare_audio raises the error at once
     return isinstance(audio, (bytes, bytearray, memoryview)) and len(audio) <= INLINE_BODY_BYTES
-
-
-class _NotPicklable(ConfigurationError, TypeError):
-    """An async client refusing to pickle (a ``TypeError`` too, as ``pickle`` expects)."""
 
 
 async def _prepare(
@@ -214,7 +210,7 @@ class AsyncAsrClient(AsyncStandardOperations, AsyncBaseClient):
         return "Async" + repr(self._spec)
 
     def __reduce__(self) -> Any:
-        raise _NotPicklable(
+        raise NotPicklable(
             "an AsyncAsrClient belongs to its event loop and cannot be pickled (async "
             "clients do not pickle); make one per process or task from its settings, or "
             "pickle an AsrClient given credentials= (e.g. EnvCredentials()) instead"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 import anyio.to_thread
 
 from .._base_client import TimeoutLike
-from .._base_client_async import AsyncBaseClient, settings_only
+from .._base_client_async import AsyncBaseClient, NotPicklable, settings_only
 from .._http_async import HttpxTransport
 from .._messages import HttpRequest, HttpResponse
 from .._retry import RetryPolicy
@@ -117,9 +117,10 @@ class AsyncRtcClient(AsyncBaseClient):
         return "Async" + repr(self._spec)
 
     def __reduce__(self) -> Any:
-        raise TypeError(
-            "an AsyncRtcClient belongs to its event loop and cannot be pickled; "
-            "make one per process"
+        raise NotPicklable(
+            "an AsyncRtcClient belongs to its event loop and cannot be pickled (async "
+            "clients do not pickle); make one per process or task, or pickle an "
+            "RtcClient given credentials= (e.g. EnvCredentials()) instead"
         )
 
     @property
