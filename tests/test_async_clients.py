@@ -571,3 +571,25 @@ async def test_recognize_takes_a_flash_model_and_refuses_bad_api_and_models() ->
             await asr.recognize(HELLO, model="2.0")
     sent = [r.headers["X-Api-Resource-Id"] for r in transport.requests]
     assert sent == ["custom.res", FLASH_RESOURCE_ID]
+
+
+async def test_async_rtc_checks_each_provider_answer_before_sending() -> None:
+    """A provider answering None or a key with a newline is a ConfigurationError, nothing sent."""
+    from volcspeech.credentials import OpenApiCredentials
+    from volcspeech.rtc import StopSegmentRequest
+
+    class Provider:
+        def __init__(self, answer: Any) -> None:
+            self.answer = answer
+
+        def get_credentials(self) -> Any:
+            return self.answer
+
+    bad_answers = [None, OpenApiCredentials("AKLTtest", "secret-with-newline\n")]
+    for answer in bad_answers:
+        transport = MockTransport(lambda r: HttpResponse(200))
+        async with AsyncRtcClient(credentials=Provider(answer), transport=transport) as rtc:
+            with pytest.raises(errors.ConfigurationError) as caught:
+                await rtc.stop_segment(StopSegmentRequest(app_id="a", room_id="r", task_id="t"))
+        assert "secret-with-newline" not in str(caught.value)
+        assert transport.requests == []

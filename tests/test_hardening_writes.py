@@ -204,3 +204,59 @@ def test_retried_update_reports_its_attempts(rtc: tuple[RtcClient, _Service]) ->
     assert result.ok
     assert result.attempts == 2
     assert not result.confirmed_by_retry
+
+
+# --- the async client reads retried writes the same way ------------------------------
+
+
+@pytest.fixture
+def async_rtc() -> Iterator[tuple[str, _Service]]:
+    """The endpoint of a local service whose answers can be lost after it acted."""
+    service = _Service()
+    handler = type("Handler", (_Handler,), {"service": service})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", service
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("fault", ["500", "stall", "drop"])
+def test_async_retried_writes_are_confirmed_like_sync(
+    async_rtc: tuple[str, _Service], fault: str
+) -> None:
+    """AsyncRtcClient reports a start and a stop whose answers were lost as confirmed."""
+    pytest.importorskip("httpx")
+    import asyncio
+
+    from volcspeech.rtc import AsyncRtcClient
+
+    endpoint, service = async_rtc
+
+    async def run() -> tuple[Any, Any]:
+        async with AsyncRtcClient(
+            "AKLTtest",
+            "test-secret-key",
+            endpoint=endpoint,
+            timeout=Timeout(connect=2, read=0.3),
+            max_retries=2,
+        ) as client:
+            service.fault["StartSegment"] = fault
+            started = await client.start_segment(START)
+            service.fault["StopSegment"] = fault
+            stopped = await client.stop_segment(STOP)
+            return started, stopped
+
+    started, stopped = asyncio.run(run())
+    assert service.seen == ["StartSegment"] * 2 + ["StopSegment"] * 2
+    assert started.ok
+    assert started.confirmed_by_retry
+    assert not started.already_running
+    assert (started.attempts, stopped.attempts) == (2, 2)
+    assert stopped.ok
+    assert stopped.confirmed_by_retry
+    assert stopped.note is not None
+    assert "InvalidParameter.TaskNotFound" in stopped.note

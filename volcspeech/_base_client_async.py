@@ -16,10 +16,11 @@ from collections.abc import Awaitable
 from typing import Any, Callable, ClassVar, TypeVar
 
 from . import _transport_async
+from ._log import redact_exception
 from ._messages import HttpRequest, HttpResponse
 from ._transport import CallSettings
 from ._transport_async import AsyncTransport
-from .errors import ClientClosedError, ConfigurationError
+from .errors import ClientClosedError, ConfigurationError, VolcSpeechError
 
 __all__ = ["AsyncBaseClient", "NotPicklable", "settings_only"]
 
@@ -111,6 +112,15 @@ class AsyncBaseClient:
         operation: str,
     ) -> T:
         self._check_open()
-        return await _transport_async.send(
-            self._http, build, read, settings=settings, request_id=request_id, operation=operation
-        )
+        try:
+            return await _transport_async.send(
+                self._http,
+                build,
+                read,
+                settings=settings,
+                request_id=request_id,
+                operation=operation,
+            )
+        except VolcSpeechError as exc:
+            redact_exception(exc)  # a server may have echoed a key into the message
+            raise

@@ -16,8 +16,8 @@ from .._http_async import HttpxTransport
 from .._messages import HttpRequest, HttpResponse
 from .._retry import RetryPolicy
 from .._transport_async import AsyncTransport
-from ..credentials import CredentialProvider, StaticProvider
-from ._client import RtcClient, _expect
+from ..credentials import CredentialProvider, StaticProvider, current_credentials
+from ._client import RtcClient, _expect, _RetriedWrite
 from ._operations import (
     RtcEndpoint,
     SegmentResult,
@@ -25,7 +25,6 @@ from ._operations import (
     build_start_segment,
     build_stop_segment,
     build_update_segment,
-    read_segment_result,
     read_segment_task,
 )
 from ._ratelimit import RateLimiter
@@ -230,12 +229,14 @@ class AsyncRtcClient(AsyncBaseClient):
         timeout: TimeoutLike,
         deadline: float | None,
     ) -> SegmentResult:
+        # The sync client's reading of retried writes (confirmed_by_retry), shared.
+        write = _RetriedWrite(action)
+
         def build(endpoint: RtcEndpoint, credentials: OpenApiCredentials, now: Any) -> HttpRequest:
+            write.sending()
             return builder(request, endpoint=endpoint, credentials=credentials, now=now)
 
-        return await self._run(
-            action, build, lambda r: read_segment_result(action, r), timeout, deadline
-        )
+        return await self._run(action, build, write.read, timeout, deadline)
 
     async def _run(
         self,
@@ -255,10 +256,12 @@ class AsyncRtcClient(AsyncBaseClient):
             wait = spec._limiter.reserve(action)
             if wait > 0:
                 await asyncio.sleep(wait)
+            # Checked as the sync client checks them (a provider answering None,
+            # or a key with a newline, is a ConfigurationError naming the field).
             if isinstance(provider, StaticProvider):
-                credentials = provider.get_credentials()
+                credentials = current_credentials(provider)
             else:  # a refreshing provider may read files or the network
-                credentials = await anyio.to_thread.run_sync(provider.get_credentials)
+                credentials = await anyio.to_thread.run_sync(current_credentials, provider)
             return build(spec._endpoint, credentials, _dt.datetime.now(_dt.timezone.utc))
 
         return await self._send(
