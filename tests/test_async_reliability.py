@@ -91,8 +91,7 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[Any, BaseException 
 
 
 def _slow_last(kinds: Any) -> list[Any]:
-    """The fault kinds, the read-timeout one marked slow (about 1 s a case; the sync
-    matrix in test_reliability.py runs it in the default run)."""
+    """The fault kinds, the read-timeout one (about 1 s a case) marked slow."""
     return [pytest.param(k, marks=pytest.mark.slow) if k == "slow" else k for k in sorted(kinds)]
 
 

@@ -396,7 +396,7 @@ def test_receiver_refuses_replays_resplits_and_duplicate_keys() -> None:
     twice = json.dumps(fresh)[:-1] + ', "EventData": "{}"}'
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         port = server.server_address[1]
         assert _post(port, json.dumps(fresh).encode()) == 200
@@ -514,7 +514,7 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
 def echo_server() -> Iterator[str]:
     """A local server that echoes the credential it receives in its error answer."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/flash"
