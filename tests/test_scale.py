@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import pickle
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from volcspeech.credentials import (
 )
 from volcspeech.testing import Emulator, MockTransport
 
-HELLO = "tests/fixtures/audio/hello.wav"
+HELLO = str(Path(__file__).parent / "fixtures" / "audio" / "hello.wav")
 SECRET = "sk-very-secret-value"
 TOKEN = "sts-session-token-value"
 

@@ -32,7 +32,7 @@ from volcspeech.testing import Emulator
 
 API_SECRET = "sk-very-secret-value"
 STORE_SECRET = "super-secret-store-key"
-HELLO = "tests/fixtures/audio/hello.wav"
+HELLO = str(Path(__file__).parent / "fixtures" / "audio" / "hello.wav")
 
 
 def assert_clean(*texts: Any) -> None:
