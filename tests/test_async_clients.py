@@ -192,16 +192,30 @@ def test_importing_volcspeech_does_not_load_httpx() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
 
 
-@pytest.mark.parametrize("name", ["volcspeech.asr:AsyncAsrClient", "volcspeech.rtc:AsyncRtcClient"])
-def test_without_httpx_the_import_error_names_the_extra(name: str) -> None:
-    """Without httpx, importing an async client raises ImportError naming volcspeech[async]."""
+@pytest.mark.parametrize(
+    ("name", "blocked"),
+    [
+        (client, blocked)
+        for client in ("volcspeech.asr:AsyncAsrClient", "volcspeech.rtc:AsyncRtcClient")
+        for blocked in ("httpx", "httpx anyio")
+    ]
+    + [
+        ("volcspeech:AsyncAsrClient", "httpx anyio"),
+        # The transcriber runs any async client: it needs anyio, not httpx.
+        ("volcspeech.pipeline:AsyncSegmentTranscriber", "httpx anyio"),
+    ],
+)
+def test_without_httpx_the_import_error_names_the_extra(name: str, blocked: str) -> None:
+    """Without httpx (or without httpx and anyio, as after a plain `pip install volcspeech`),
+    importing an async name raises ImportError naming volcspeech[async]."""
     module, attr = name.split(":")
     code = (
         "import sys\n"
+        f"BLOCKED = {blocked.split()!r}\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'httpx' or name.startswith('httpx.'):\n"
-        "            raise ImportError('No module named httpx')\n"
+        "        if name.split('.')[0] in BLOCKED:\n"
+        "            raise ImportError('No module named ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
         f"import {module}\n"
         "try:\n"

@@ -10,6 +10,11 @@ whose ``upload`` is an ``async def`` is awaited on the loop instead.
 
 from __future__ import annotations
 
+# First: without the extra (httpx, anyio) this raises an ImportError naming it.
+from .. import _http_async  # noqa: F401
+
+# isort: split
+
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable

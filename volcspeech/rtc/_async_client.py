@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# First: without the extra (httpx, anyio) this raises an ImportError naming it.
+from .. import _http_async  # noqa: F401
+
+# isort: split
+
 import asyncio
 import datetime as _dt
 import uuid
