@@ -482,3 +482,29 @@ def test_an_unreachable_store_keeps_the_presigned_query_out(client: AsrClient) -
         client.submit(HELLO, uploader=uploader)
     assert "SESSION-TOKEN-XYZ" not in str(info.value)
     assert "SESSION-TOKEN-XYZ" not in repr(info.value.args)
+
+
+def test_routing_reads_audio_like_the_flash_path() -> None:
+    """A file object whose read fails is an InvalidAudioError on the standard/auto path too."""
+    import io
+
+    from volcspeech.asr._standard_routing import inspect_audio
+
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            return 0
+
+        def tell(self) -> int:
+            return 0
+
+        def readinto(self, buffer: Any) -> int:
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(errors.InvalidAudioError):
+        inspect_audio(io.BufferedReader(Broken()), {})

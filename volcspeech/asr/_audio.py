@@ -198,13 +198,17 @@ def _merge_format(fields: dict[str, Any], info: AudioInfo, description: str) -> 
         fields.setdefault("codec", info.codec)
 
 
-def prepare_audio(audio: Any, audio_fields: dict[str, Any]) -> PreparedAudio:
+def prepare_audio(
+    audio: Any, audio_fields: dict[str, Any], *, flash_limits: bool = True
+) -> PreparedAudio:
     """Check an audio input and fill ``audio.format``/``codec`` from its bytes.
 
     Args:
         audio: a path, bytes-like object, binary file object or http(s) URL string.
         audio_fields: the ``audio`` options the caller set (``format``, ``codec``,
             ``rate``, ...); not modified.
+        flash_limits: refuse audio beyond the flash API's size and duration
+            limits (the standard API has none: routing checks them instead).
 
     Returns:
         The prepared audio. The caller must :meth:`AudioSource.close` its source.
@@ -221,7 +225,7 @@ def prepare_audio(audio: Any, audio_fields: dict[str, Any]) -> PreparedAudio:
     try:
         if source.size == 0:
             raise InvalidAudioError(f"{source.description} is empty (0 bytes)")
-        if source.size > MAX_AUDIO_BYTES:
+        if flash_limits and source.size > MAX_AUDIO_BYTES:
             _check_limits(AudioInfo(format="?", codec=None, size=source.size), source.description)
         if fields.get("format") == "raw":
             # Headerless PCM: nothing to sniff; the duration uses the declared
@@ -238,7 +242,8 @@ def prepare_audio(audio: Any, audio_fields: dict[str, Any]) -> PreparedAudio:
                     None if isinstance(exc, OSError) else exc
                 )
             _merge_format(fields, info, source.description)
-        _check_limits(info, source.description)
+        if flash_limits:
+            _check_limits(info, source.description)
     except BaseException:
         source.close()
         raise

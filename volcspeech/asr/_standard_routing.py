@@ -13,15 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidAudioError
 from ._audio import (
     MAX_AUDIO_BYTES,
     MAX_DURATION_MS,
     PreparedAudio,
-    _merge_format,
-    _raw_info,
-    _source_from_input,
-    sniff,
+    prepare_audio,
 )
 
 __all__ = ["API_CHOICES", "check_api_choice", "fits_flash", "goes_flash", "inspect_audio"]
@@ -54,27 +50,7 @@ def inspect_audio(audio: Any, audio_fields: dict[str, Any]) -> PreparedAudio:
     Raises:
         InvalidAudioError: the input cannot be read, is empty or not WAV / MP3 / Ogg Opus.
     """
-    fields = dict(audio_fields)
-    source = _source_from_input(audio)
-    if isinstance(source, str):
-        fields["url"] = source
-        return PreparedAudio(fields=fields)
-    try:
-        if source.size == 0:
-            raise InvalidAudioError(f"{source.description} is empty (0 bytes)")
-        if fields.get("format") == "raw":
-            info = _raw_info(source.size, fields)
-        else:
-            try:
-                with source.open() as reader:
-                    info = sniff(reader, source.size)
-            except OSError as exc:
-                raise InvalidAudioError(f"could not read {source.description}: {exc}") from None
-            _merge_format(fields, info, source.description)
-    except BaseException:
-        source.close()
-        raise
-    return PreparedAudio(fields=fields, source=source, info=info)
+    return prepare_audio(audio, audio_fields, flash_limits=False)
 
 
 def fits_flash(prepared: PreparedAudio) -> bool:
